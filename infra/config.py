@@ -1,0 +1,126 @@
+"""The deployment's configuration: every `-c key=value` the app understands, read once.
+
+`TracerConfig.from_context` is the only place CDK context is read. It either returns a
+frozen, validated config or raises `ConfigError` whose message is one line naming the flag,
+what was given and what is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+EXPORTERS = ("xray", "jaeger", "both")
+ARCHITECTURES = ("x86_64", "arm64")
+
+
+class ConfigError(ValueError):
+    """A context value is missing or invalid. `str(error)` is one line a user can act on."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TracerConfig:
+    exporter: str = "xray"
+    jaeger_endpoint: str | None = None
+    jaeger_headers_secret: str | None = None
+    sampling_ratio: float = 1.0
+    architecture: str = "x86_64"
+    collector_layer_arn: str | None = None
+    external_url: str = "https://aws.amazon.com/"
+    fault_rate: float = 0.2
+    xray_reservoir: int = 1
+    xray_fixed_rate: float = 0.05
+
+    @property
+    def sends_to_xray(self) -> bool:
+        return self.exporter in ("xray", "both")
+
+    @property
+    def sends_to_jaeger(self) -> bool:
+        return self.exporter in ("jaeger", "both")
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], object]) -> TracerConfig:
+        """Build the config from a context getter such as `app.node.try_get_context`.
+
+        Values may be strings (from `-c`) or JSON values (from cdk.json); both are accepted.
+        """
+        exporter = _choice(get, "exporter", EXPORTERS, default="xray")
+        jaeger_endpoint = _optional_str(get, "jaegerEndpoint")
+        if exporter != "xray":
+            if jaeger_endpoint is None:
+                raise ConfigError(
+                    f"-c exporter={exporter} needs -c jaegerEndpoint=https://HOST:4318 "
+                    "(the Jaeger collector's OTLP/HTTP endpoint)"
+                )
+            _check_url("jaegerEndpoint", jaeger_endpoint)
+        return cls(
+            exporter=exporter,
+            jaeger_endpoint=jaeger_endpoint if exporter != "xray" else None,
+            jaeger_headers_secret=_optional_str(get, "jaegerHeadersSecret"),
+            sampling_ratio=_fraction(get, "samplingRatio", default=1.0),
+            architecture=_choice(get, "architecture", ARCHITECTURES, default="x86_64"),
+            collector_layer_arn=_optional_str(get, "collectorLayerArn"),
+            external_url=_check_url("externalUrl", _optional_str(get, "externalUrl") or cls.external_url),
+            fault_rate=_fraction(get, "faultRate", default=0.2),
+            xray_reservoir=_count(get, "xrayReservoir", default=1),
+            xray_fixed_rate=_fraction(get, "xrayFixedRate", default=0.05),
+        )
+
+
+def _optional_str(get: Callable[[str], object], key: str) -> str | None:
+    value = get(key)
+    if value is None or value == "":
+        return None
+    return str(value).strip()
+
+
+def _choice(get: Callable[[str], object], key: str, valid: tuple[str, ...], *, default: str) -> str:
+    value = _optional_str(get, key) or default
+    if value not in valid:
+        raise ConfigError(f"-c {key}={value} is not valid: use one of {' | '.join(valid)} (e.g. -c {key}={default})")
+    return value
+
+
+def _fraction(get: Callable[[str], object], key: str, *, default: float) -> float:
+    raw = get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(str(raw))
+    except ValueError:
+        raise ConfigError(f"-c {key}={raw} is not a number: use a value from 0 to 1 (e.g. -c {key}={default})") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"-c {key}={raw} is out of range: use a value from 0 to 1 (e.g. -c {key}={default})")
+    return value
+
+
+def _count(get: Callable[[str], object], key: str, *, default: int) -> int:
+    raw = get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise ConfigError(f"-c {key}={raw} is not a whole number: use 0 or more (e.g. -c {key}={default})") from None
+    if value < 0:
+        raise ConfigError(f"-c {key}={raw} is negative: use 0 or more (e.g. -c {key}={default})")
+    return value
+
+
+_URL_EXAMPLES = {"jaegerEndpoint": "https://jaeger.example.com:4318", "externalUrl": "https://aws.amazon.com/"}
+
+
+def _check_url(key: str, value: str) -> str:
+    try:
+        parsed = urlparse(value)
+        parsed.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        parsed = urlparse("")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"-c {key}={value} is not an http(s) URL: use e.g. -c {key}={_URL_EXAMPLES[key]}")
+    if parsed.username or parsed.password:
+        # A credential here would be written into the template in clear text.
+        raise ConfigError(f"-c {key} must not carry credentials: put them in a secret and pass -c jaegerHeadersSecret=NAME")
+    return value

@@ -1,0 +1,197 @@
+"""`TracerStack`: the X-Ray Tracer app (shared/DESIGN.md §2), composed from infra/topology.py.
+
+The stack only creates resources and wires them; how a function is traced lives in
+`TracedFunction`, what the exporter changes lives in `exporter_profile`.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import topology
+from infra.bundling import function_code
+from infra.config import TracerConfig
+from infra.exporter_profile import profile_for
+from infra.traced_function import TracedFunction
+from infra.xray_group import XRayGroup
+
+
+class TracerStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: TracerConfig, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        profile = profile_for(config)
+        Validations.of(self).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                reason="The AWS-maintained minimal policy for a function's own CloudWatch Logs; nothing broader.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+                reason="API Gateway's account-level logging role, required for the stage's access and error logs.",
+            ),
+        )
+
+        sns_key = kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns")
+        topics = {
+            name: sns.Topic(
+                self,
+                f"{name.capitalize()}Topic",
+                master_key=sns_key,
+                enforce_ssl=True,
+                # Active: SNS passes the X-Ray trace header on to the subscribed functions.
+                tracing_config=sns.TracingConfig.ACTIVE if config.sends_to_xray else None,
+            )
+            for name in topology.TOPICS
+        }
+        dlq = self._queue("WorkDlq")
+        queues = {
+            topology.QUEUE.name: self._queue(
+                "WorkQueue",
+                visibility_timeout=Duration.seconds(topology.QUEUE.visibility_timeout_seconds),
+                dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=topology.QUEUE.max_receive_count),
+            )
+        }
+        async_failures = self._queue("AsyncFailures")
+        table = dynamodb.TableV2(
+            self,
+            "HitsTable",
+            partition_key=dynamodb.Attribute(name=topology.TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+        code = function_code(config.architecture)
+        self.functions: dict[str, TracedFunction] = {}
+        for spec in topology.FUNCTIONS:
+            environment: dict[str, str] = {}
+            if spec.publishes_to:
+                environment[topology.TOPIC_ARN_ENV] = topics[spec.publishes_to].topic_arn
+            if spec.sends_to:
+                environment[topology.QUEUE_URL_ENV] = queues[spec.sends_to].queue_url
+            if spec.writes_table:
+                environment[topology.TABLE_NAME_ENV] = table.table_name
+            if spec.calls_external:
+                environment[topology.EXTERNAL_URL_ENV] = config.external_url
+                environment[topology.FAULT_RATE_ENV] = repr(config.fault_rate)
+            fn = TracedFunction(
+                self,
+                _construct_id(spec.name),
+                config=config,
+                service_name=spec.name,
+                handler=spec.handler,
+                code=code,
+                environment=environment,
+                timeout=Duration.seconds(topology.FUNCTION_TIMEOUT_SECONDS),
+            )
+            if spec.publishes_to:
+                topics[spec.publishes_to].grant_publish(fn)
+            if spec.sends_to:
+                queues[spec.sends_to].grant_send_messages(fn)
+            if spec.writes_table:
+                table.grant_read_write_data(fn)
+            self._wire_trigger(fn, spec, topics=topics, queues=queues, async_failures=async_failures)
+            self.functions[spec.name] = fn
+
+        self.api = self._api(self.functions["ingest"], tracing=profile.api_tracing)
+        if profile.xray_write:
+            XRayGroup(
+                self,
+                "XRay",
+                config=config,
+                functions=list(self.functions.values()),
+                api_stage_arn=self.api.deployment_stage.stage_arn,
+            )
+        CfnOutput(self, "ApiUrl", value=self.api.url)
+        CfnOutput(self, "Exporter", value=config.exporter)
+        CfnOutput(self, "AsyncFailureQueueUrl", value=async_failures.queue_url)
+        CfnOutput(self, "WorkDlqUrl", value=dlq.queue_url)
+
+    def _queue(self, construct_id: str, **props: object) -> sqs.Queue:
+        queue = sqs.Queue(
+            self, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, **props
+        )
+        if "dead_letter_queue" not in props:
+            Validations.of(queue).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-SQS3",
+                    reason="This queue is itself a dead-letter queue (SQS redrive or Lambda on-failure destination).",
+                )
+            )
+        return queue
+
+    def _wire_trigger(
+        self,
+        fn: TracedFunction,
+        spec: topology.Function,
+        *,
+        topics: dict[str, sns.Topic],
+        queues: dict[str, sqs.Queue],
+        async_failures: sqs.Queue,
+    ) -> None:
+        trigger = spec.trigger
+        if trigger.kind == "sns":
+            assert trigger.source is not None
+            # SNS invokes asynchronously: Lambda retries, then the event goes to the failure queue;
+            # what SNS itself cannot deliver goes to the same queue.
+            fn.configure_async_invoke(
+                retry_attempts=topology.ASYNC_RETRY_ATTEMPTS,
+                on_failure=destinations.SqsDestination(async_failures),
+            )
+            topics[trigger.source].add_subscription(
+                subscriptions.LambdaSubscription(fn, dead_letter_queue=async_failures)
+            )
+        elif trigger.kind == "sqs":
+            assert trigger.source is not None
+            fn.add_event_source(
+                sources.SqsEventSource(
+                    queues[trigger.source], batch_size=trigger.batch_size, report_batch_item_failures=True
+                )
+            )
+
+    def _api(self, handler: lambda_.IFunction, *, tracing: bool) -> apigw.LambdaRestApi:
+        access_logs = logs.LogGroup(
+            self, "ApiAccessLogs", retention=logs.RetentionDays.ONE_WEEK, removal_policy=RemovalPolicy.DESTROY
+        )
+        api = apigw.LambdaRestApi(
+            self,
+            "Api",
+            handler=handler,
+            proxy=True,
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            deploy_options=apigw.StageOptions(
+                stage_name="prod",
+                tracing_enabled=tracing,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=False,
+                ),
+            ),
+        )
+        for rule, reason in (
+            ("AwsSolutions-APIG2", "Proxy API: every path is valid and the ingest function validates the request."),
+            ("AwsSolutions-APIG3", "Demo traffic endpoint; add a WAF web ACL before exposing it to real users."),
+            ("AwsSolutions-APIG4", "Public by design: the traffic generator and the README's curl must reach it."),
+            ("AwsSolutions-COG4", "Public by design: no Cognito user pool for a tracing demo endpoint."),
+        ):
+            Validations.of(api).acknowledge(Acknowledgment(id=rule, reason=reason))
+        return api
+
+
+def _construct_id(function_name: str) -> str:
+    return "".join(part.capitalize() for part in function_name.split("_")) + "Function"

@@ -1,0 +1,81 @@
+"""The app's wiring as plain data: which functions exist, what triggers each, what each writes to.
+
+One definition serves both the CDK stack (infra/stack.py) and tracectl's local runner, so the
+app deployed and the app run locally cannot drift apart (tests/test_topology.py checks the
+synthesized template against this). No aws_cdk import here: tracectl imports this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# Environment variables the handlers read for their targets (set by the stack and the runner).
+TOPIC_ARN_ENV = "TOPIC_ARN"
+QUEUE_URL_ENV = "QUEUE_URL"
+TABLE_NAME_ENV = "TABLE_NAME"
+EXTERNAL_URL_ENV = "EXTERNAL_URL"
+FAULT_RATE_ENV = "FAULT_RATE"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trigger:
+    kind: Literal["api", "sns", "sqs"]
+    source: str | None = None
+    """Topic or queue name; None for the API."""
+    batch_size: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Function:
+    name: str
+    trigger: Trigger
+    publishes_to: str | None = None
+    sends_to: str | None = None
+    writes_table: str | None = None
+    calls_external: bool = False
+
+    @property
+    def handler(self) -> str:
+        """The Lambda handler string, relative to the bundle root (the repository root locally)."""
+        return f"functions.{self.name}.handler.handler"
+
+    @property
+    def is_async(self) -> bool:
+        """Invoked asynchronously (by SNS): failures go to the async-failure queue after retries."""
+        return self.trigger.kind == "sns"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Queue:
+    name: str
+    dlq: str
+    max_receive_count: int
+    visibility_timeout_seconds: int
+
+
+TABLE = "hits"
+TABLE_PARTITION_KEY = "path"
+TOPICS = ("ingest", "fanout")
+QUEUE = Queue(name="work", dlq="work-dlq", max_receive_count=3, visibility_timeout_seconds=60)
+ASYNC_FAILURE_QUEUE = "async-failures"
+ASYNC_RETRY_ATTEMPTS = 2
+FUNCTION_TIMEOUT_SECONDS = 10
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(name="ingest", trigger=Trigger(kind="api"), publishes_to="ingest"),
+    Function(name="dynamo", trigger=Trigger(kind="sns", source="ingest"), writes_table=TABLE),
+    Function(name="http", trigger=Trigger(kind="sns", source="ingest"), calls_external=True),
+    Function(name="sqs", trigger=Trigger(kind="sns", source="ingest"), sends_to=QUEUE.name),
+    Function(name="sqs_subscriber", trigger=Trigger(kind="sqs", source=QUEUE.name, batch_size=10)),
+    Function(name="sns", trigger=Trigger(kind="sns", source="ingest"), publishes_to="fanout"),
+    Function(name="sns_subscriber", trigger=Trigger(kind="sns", source="fanout")),
+)
+
+
+def function(name: str) -> Function:
+    """The function called `name`; KeyError if there is none."""
+    for candidate in FUNCTIONS:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)

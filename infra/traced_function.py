@@ -1,0 +1,122 @@
+"""`TracedFunction`: the one place that knows how a function of this app is traced.
+
+It is an ordinary `lambda_.Function` (grants and event sources work as usual) that also
+- runs the ADOT collector extension layer for the configured architecture,
+- points the collector at the exporter's YAML shipped in the bundle,
+- sets the standard `OTEL_*` variables the bootstrap in `functions/tracing` reads, and
+- sets Lambda's own tracing mode; X-Ray write permission follows from Active mode only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.bundling import RUNTIME
+from infra.config import TracerConfig
+from infra.exporter_profile import profile_for
+
+ADOT_ACCOUNT = "901920570463"
+ADOT_LAYER_VERSION = "ver-0-117-0:1"
+_LAYER_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
+COLLECTOR_CONFIG_ENV = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"
+OTLP_ENDPOINT = "http://localhost:4318"
+
+
+def layer_name(architecture: str) -> str:
+    """The ADOT collector layer's name and version for `architecture`, e.g. `aws-otel-collector-amd64-ver-0-117-0:1`."""
+    return f"aws-otel-collector-{_LAYER_ARCH[architecture]}-{ADOT_LAYER_VERSION}"
+
+
+def collector_layer_arn(scope: Construct, config: TracerConfig) -> str:
+    """The ADOT collector layer in the stack's region, or the `-c collectorLayerArn` override."""
+    if config.collector_layer_arn:
+        return config.collector_layer_arn
+    region = Stack.of(scope).region
+    return f"arn:aws:lambda:{region}:{ADOT_ACCOUNT}:layer:{layer_name(config.architecture)}"
+
+
+def tracing_environment(config: TracerConfig, service_name: str) -> dict[str, str]:
+    """The environment that makes a function traced, for the configured exporter."""
+    profile = profile_for(config)
+    env = {
+        COLLECTOR_CONFIG_ENV: f"/var/task/collector/{profile.collector_config}",
+        "OTEL_SERVICE_NAME": service_name,
+        "OTEL_PROPAGATORS": profile.propagators,
+        "OTEL_TRACES_SAMPLER": profile.sampler,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    }
+    if profile.sampler_arg is not None:
+        env["OTEL_TRACES_SAMPLER_ARG"] = profile.sampler_arg
+    if config.sends_to_jaeger and config.jaeger_endpoint:
+        env["JAEGER_ENDPOINT"] = config.jaeger_endpoint
+        env["JAEGER_AUTHORIZATION"] = (
+            # A CloudFormation dynamic reference: the secret's value is resolved at deploy
+            # time and never written to cdk.out.
+            f"{{{{resolve:secretsmanager:{config.jaeger_headers_secret}:SecretString}}}}"
+            if config.jaeger_headers_secret
+            else ""
+        )
+    return env
+
+
+class TracedFunction(lambda_.Function):
+    """A Lambda function traced for `config.exporter`. Every function in the app is one of these."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: TracerConfig,
+        service_name: str,
+        handler: str,
+        code: lambda_.Code,
+        environment: Mapping[str, str] | None = None,
+        timeout: Duration = Duration.seconds(10),
+        memory_size: int = 512,
+        **function_props: object,
+    ) -> None:
+        profile = profile_for(config)
+        log_group = logs.LogGroup(
+            scope,
+            f"{construct_id}Logs",
+            retention=logs.RetentionDays.ONE_WEEK,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        super().__init__(
+            scope,
+            construct_id,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64 if config.architecture == "arm64" else lambda_.Architecture.X86_64,
+            handler=handler,
+            code=code,
+            memory_size=memory_size,
+            timeout=timeout,
+            log_group=log_group,
+            # Active adds xray:PutTraceSegments/PutTelemetryRecords to the role; PassThrough is
+            # set below on the L1 so that no X-Ray permission is granted for Jaeger.
+            tracing=lambda_.Tracing.ACTIVE if profile.lambda_tracing == "Active" else None,
+            environment={**tracing_environment(config, service_name), **(environment or {})},
+            **function_props,
+        )
+        self.add_layers(
+            lambda_.LayerVersion.from_layer_version_arn(self, "Collector", collector_layer_arn(self, config))
+        )
+        if profile.xray_write:
+            Validations.of(self).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-IAM5[Resource::*]",
+                    reason="xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+                    "permissions: Resource * is required for the collector to send traces to X-Ray.",
+                )
+            )
+        if profile.lambda_tracing != "Active":
+            cfn = self.node.default_child
+            assert isinstance(cfn, lambda_.CfnFunction)
+            cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=profile.lambda_tracing)

@@ -1,0 +1,62 @@
+"""Shared fixtures. Servers started here bind to 127.0.0.1 and stop at the end of the session."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+ROOT = Path(__file__).resolve().parent.parent
+JAEGER = "https://jaeger.example.com:4318"
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict]:
+    """synth(exporter, **context) -> the synthesized template (dict), cdk-nag and tracing guard applied.
+
+    Bundling is skipped (the asset is the source tree); tests/test_cdk_cli.py bundles for real.
+    Results are cached per context, so each exporter is synthesized once per session.
+    """
+    from aws_cdk import App
+
+    from infra.app import STACK_NAME, build
+
+    cache: dict[str, dict] = {}
+    outdirs: dict[str, Path] = {}
+
+    def _synth(exporter: str = "xray", **context: str) -> dict:
+        context = {"exporter": exporter, **({"jaegerEndpoint": JAEGER} if exporter != "xray" else {}), **context}
+        key = json.dumps(context, sort_keys=True)
+        if key not in cache:
+            outdir = tmp_path_factory.mktemp("cdk.out")
+            app = App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": [], **context})
+            build(app)
+            app.synth()
+            cache[key] = json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
+            outdirs[exporter if not context.keys() - {"exporter", "jaegerEndpoint"} else key] = outdir
+        return cache[key]
+
+    _synth.outdirs = outdirs  # type: ignore[attr-defined]
+    return _synth
+
+
+@pytest.fixture(scope="session")
+def acknowledgements(synth) -> Callable[[str], dict[str, dict[str, str]]]:
+    """acknowledgements(exporter) -> {construct path: {rule id: reason}} as recorded in the assembly."""
+    from infra.app import STACK_NAME
+
+    def _acks(exporter: str) -> dict[str, dict[str, str]]:
+        synth(exporter)
+        metadata = json.loads((synth.outdirs[exporter] / f"{STACK_NAME}.metadata.json").read_text())
+        found: dict[str, dict[str, str]] = {}
+        for path, entries in metadata.items():
+            for entry in entries:
+                if entry["type"] == "aws:cdk:acknowledged-rules":
+                    found.setdefault(path, {}).update(entry["data"])
+        return found
+
+    return _acks

@@ -1,0 +1,71 @@
+"""Bad context fails synth with one line naming the flag and the valid values."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from infra.config import ConfigError, TracerConfig
+from tests.conftest import ROOT
+
+
+def config(**context: object) -> TracerConfig:
+    return TracerConfig.from_context(context.get)
+
+
+def test_defaults_are_xray_on_x86_with_documented_rates() -> None:
+    c = config()
+    assert (c.exporter, c.architecture, c.sends_to_xray, c.sends_to_jaeger) == ("xray", "x86_64", True, False)
+    assert (c.xray_reservoir, c.xray_fixed_rate, c.sampling_ratio) == (1, 0.05, 1.0)
+
+
+def test_cli_strings_are_parsed() -> None:
+    c = config(exporter="both", jaegerEndpoint="https://j.example.com:4318", samplingRatio="0.25", faultRate="0")
+    assert (c.sends_to_xray, c.sends_to_jaeger, c.sampling_ratio, c.fault_rate) == (True, True, 0.25, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"exporter": "zipkin"}, "-c exporter=zipkin is not valid: use one of xray | jaeger | both"),
+        ({"exporter": "jaeger"}, "-c exporter=jaeger needs -c jaegerEndpoint=https://HOST:4318"),
+        ({"exporter": "both"}, "-c exporter=both needs -c jaegerEndpoint="),
+        ({"exporter": "jaeger", "jaegerEndpoint": "jaeger:4318"}, "-c jaegerEndpoint=jaeger:4318 is not an http(s) URL"),
+        ({"exporter": "jaeger", "jaegerEndpoint": "ftp://j.example.com"}, "is not an http(s) URL"),
+        ({"exporter": "jaeger", "jaegerEndpoint": "https://u:secret@j.example.com"}, "must not carry credentials"),
+        ({"samplingRatio": "1.5"}, "-c samplingRatio=1.5 is out of range: use a value from 0 to 1"),
+        ({"samplingRatio": "-0.1"}, "-c samplingRatio=-0.1 is out of range"),
+        ({"samplingRatio": "half"}, "-c samplingRatio=half is not a number"),
+        ({"faultRate": "2"}, "-c faultRate=2 is out of range"),
+        ({"architecture": "sparc"}, "-c architecture=sparc is not valid: use one of x86_64 | arm64"),
+        ({"xrayReservoir": "-1"}, "-c xrayReservoir=-1 is negative"),
+        ({"externalUrl": "not a url"}, "-c externalUrl=not a url is not an http(s) URL"),
+    ],
+)
+def test_bad_context_is_one_clear_line(context: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config(**context)
+    text = str(raised.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_secret_never_echoed_in_the_error() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config(exporter="jaeger", jaegerEndpoint="https://u:hunter2@j.example.com")
+    assert "hunter2" not in str(raised.value)
+
+
+def test_app_py_exits_with_the_one_line_on_stderr() -> None:
+    # GIVEN the real entry point and a bad -c value (the CDK CLI passes context as CDK_CONTEXT_JSON)
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"exporter": "zipkin"}), "CDK_OUTDIR": "/tmp/never-written"}
+    # WHEN it runs
+    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    # THEN it fails before building anything, with exactly one line
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == ["error: -c exporter=zipkin is not valid: use one of xray | jaeger | both (e.g. -c exporter=xray)"]

@@ -1,0 +1,90 @@
+"""Synth-time policies: cdk-nag AwsSolutions, the every-function-traced guard, cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
+
+from infra.config import TracerConfig
+from infra.tracing_guard import untraced_functions
+
+
+@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+def test_cdk_nag_has_no_unacknowledged_finding_and_every_acknowledgement_a_reason(
+    synth, acknowledgements, exporter: str
+) -> None:
+    # GIVEN the app with cdk-nag's AwsSolutions pack as a validation plugin: synth itself raises
+    # on any unacknowledged finding, so reaching the template proves there is none.
+    synth(exporter)
+    acks = acknowledgements(exporter)
+    assert acks, "expected the documented acknowledgements"
+    for path, rules in acks.items():
+        for rule, reason in rules.items():
+            assert "AwsSolutions-" in rule
+            assert len(reason.split()) >= 6, f"{path} {rule}: reason too thin: {reason!r}"
+
+
+def test_xray_wildcard_is_acknowledged_only_where_xray_is_a_target(acknowledgements) -> None:
+    def wildcard_acks(exporter: str) -> int:
+        return sum("IAM5[Resource::*]" in r for rules in acknowledgements(exporter).values() for r in rules)
+
+    assert wildcard_acks("xray") == 7
+    assert wildcard_acks("jaeger") == 0
+
+
+def test_a_plain_function_fails_synth_naming_it() -> None:
+    # GIVEN a stack where someone adds a function without TracedFunction
+    from infra.tracing_guard import EveryFunctionTraced
+    from aws_cdk import Validations
+
+    config = TracerConfig()
+    app = App(context={"aws:cdk:bundling-stacks": []})
+    stack = Stack(app, "Sneaky")
+    lambda_.Function(
+        stack, "Forgotten", runtime=lambda_.Runtime.PYTHON_3_14, handler="x.handler", code=lambda_.Code.from_inline("x")
+    )
+    Validations.of(app).add_plugins(EveryFunctionTraced(config))
+    # WHEN it synthesizes THEN synth fails and the report names the function and what is missing
+    with pytest.raises(Exception, match=r"Lambda function Forgotten\w+ is not traced: no ADOT collector layer"):
+        app.synth()
+
+
+def test_guard_names_each_missing_piece() -> None:
+    config = TracerConfig()
+    template = {
+        "Resources": {
+            "Bare": {"Type": "AWS::Lambda::Function", "Properties": {}},
+            "NotAFunction": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        }
+    }
+    problems = untraced_functions(template, config)
+    assert list(problems) == ["Bare"]
+    text = "; ".join(problems["Bare"])
+    assert "no ADOT collector layer" in text
+    assert "OPENTELEMETRY_COLLECTOR_CONFIG_URI" in text and "OTEL_SERVICE_NAME" in text
+    assert "tracing mode unset, expected Active" in text
+
+
+@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+def test_the_synthesized_functions_pass_the_guard(synth, exporter: str) -> None:
+    context = {"exporter": exporter, **({"jaegerEndpoint": "https://jaeger.example.com:4318"} if exporter != "xray" else {})}
+    assert untraced_functions(synth(exporter), TracerConfig.from_context(context.get)) == {}
+
+
+@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+def test_cfn_lint_reports_no_error(synth, tmp_path, exporter: str) -> None:
+    path = tmp_path / f"{exporter}.template.json"
+    path.write_text(json.dumps(synth(exporter)))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert errors == [], result.stdout
+    assert result.returncode in (0, 4, 8, 12), result.stdout + result.stderr  # 4/8: warnings/info only

@@ -1,0 +1,153 @@
+"""The synthesized template matches shared/DESIGN.md §3, row by row, for each exporter."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra import topology
+
+LAYER = "aws-otel-collector-amd64-ver-0-117-0:1"
+EXPECTED = {
+    #           tracing       api    propagators                          sampler                    yaml
+    "xray": ("Active", True, "tracecontext,baggage,xray-lambda", "parentbased_always_on", "xray.yaml"),
+    "jaeger": ("PassThrough", False, "tracecontext,baggage,xray", "parentbased_traceidratio", "jaeger.yaml"),
+    "both": ("Active", True, "tracecontext,baggage,xray-lambda", "parentbased_always_on", "both.yaml"),
+}
+
+
+def functions(template: dict) -> dict[str, dict]:
+    return {k: v["Properties"] for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
+
+
+def of_type(template: dict, cfn_type: str) -> list[dict]:
+    return [v.get("Properties", {}) for v in template["Resources"].values() if v["Type"] == cfn_type]
+
+
+@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+def test_every_function_is_traced_per_the_exporter_row(synth, exporter: str) -> None:
+    tracing, _, propagators, sampler, yaml_file = EXPECTED[exporter]
+    fns = functions(synth(exporter))
+    assert len(fns) == len(topology.FUNCTIONS)
+    services = set()
+    for props in fns.values():
+        env = props["Environment"]["Variables"]
+        assert props["TracingConfig"] == {"Mode": tracing}
+        assert LAYER in json.dumps(props["Layers"])
+        assert env["OPENTELEMETRY_COLLECTOR_CONFIG_URI"] == f"/var/task/collector/{yaml_file}"
+        assert env["OTEL_PROPAGATORS"] == propagators
+        assert env["OTEL_TRACES_SAMPLER"] == sampler
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4318"
+        assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+        assert props["Handler"] == f"functions.{env['OTEL_SERVICE_NAME']}.handler.handler"
+        services.add(env["OTEL_SERVICE_NAME"])
+        if exporter == "xray":
+            assert "JAEGER_ENDPOINT" not in env
+        else:
+            assert env["JAEGER_ENDPOINT"] == "https://jaeger.example.com:4318"
+    assert services == {f.name for f in topology.FUNCTIONS}
+
+
+def test_jaeger_sampler_ratio_comes_from_context(synth) -> None:
+    for props in functions(synth("jaeger", samplingRatio="0.25")).values():
+        assert props["Environment"]["Variables"]["OTEL_TRACES_SAMPLER_ARG"] == "0.25"
+    for props in functions(synth("xray")).values():
+        assert "OTEL_TRACES_SAMPLER_ARG" not in props["Environment"]["Variables"]
+
+
+@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+def test_api_stage_tracing_follows_the_exporter(synth, exporter: str) -> None:
+    Template.from_json(synth(exporter)).has_resource_properties(
+        "AWS::ApiGateway::Stage", {"TracingEnabled": EXPECTED[exporter][1]}
+    )
+
+
+@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+def test_xray_permissions_group_and_rule_only_when_xray_is_a_target(synth, exporter: str) -> None:
+    template = synth(exporter)
+    statements = [s for p in of_type(template, "AWS::IAM::Policy") for s in p["PolicyDocument"]["Statement"]]
+    xray_actions = {a for s in statements for a in _actions(s) if a.startswith("xray:")}
+    sns_tracing = {p.get("TracingConfig") for p in of_type(template, "AWS::SNS::Topic")}
+    if exporter == "jaeger":
+        assert xray_actions == set()
+        assert of_type(template, "AWS::XRay::Group") == []
+        assert of_type(template, "AWS::XRay::SamplingRule") == []
+        assert sns_tracing == {None}
+    else:
+        assert xray_actions == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+        assert sns_tracing == {"Active"}
+        [group] = of_type(template, "AWS::XRay::Group")
+        expression = json.dumps(group["FilterExpression"])
+        # one clause per function, generated from each function's own ARN
+        for logical_id in functions(template):
+            assert f'"{logical_id}", "Arn"' in expression
+        assert expression.count('type: \\"AWS::Lambda::Function\\"') == len(topology.FUNCTIONS)
+        [rule] = of_type(template, "AWS::XRay::SamplingRule")
+        assert rule["SamplingRule"]["ReservoirSize"] == 1
+        assert rule["SamplingRule"]["FixedRate"] == 0.05
+        assert "/stages/" in json.dumps(rule["SamplingRule"]["ResourceARN"])
+
+
+def test_sampling_rule_rates_come_from_context(synth) -> None:
+    [rule] = of_type(synth("xray", xrayReservoir="3", xrayFixedRate="0.5"), "AWS::XRay::SamplingRule")
+    assert (rule["SamplingRule"]["ReservoirSize"], rule["SamplingRule"]["FixedRate"]) == (3, 0.5)
+
+
+def test_arm64_picks_the_arm_layer_and_an_override_wins(synth) -> None:
+    for props in functions(synth("xray", architecture="arm64")).values():
+        assert props["Architectures"] == ["arm64"]
+        assert "aws-otel-collector-arm64-ver-0-117-0:1" in json.dumps(props["Layers"])
+    custom = "arn:aws:lambda:eu-west-1:123456789012:layer:my-collector:7"
+    for props in functions(synth("xray", collectorLayerArn=custom)).values():
+        assert props["Layers"] == [custom]
+
+
+def test_jaeger_secret_reaches_the_collector_as_a_dynamic_reference_only(synth) -> None:
+    template = synth("jaeger", jaegerHeadersSecret="prod/jaeger-token")
+    for props in functions(template).values():
+        assert props["Environment"]["Variables"]["JAEGER_AUTHORIZATION"] == (
+            "{{resolve:secretsmanager:prod/jaeger-token:SecretString}}"
+        )
+    # no secret, no header value
+    for props in functions(synth("jaeger")).values():
+        assert props["Environment"]["Variables"]["JAEGER_AUTHORIZATION"] == ""
+
+
+def test_dlqs_for_the_queue_and_for_every_async_function(synth) -> None:
+    t = Template.from_json(synth("xray"))
+    t.has_resource_properties(
+        "AWS::SQS::Queue",
+        {"RedrivePolicy": {"maxReceiveCount": topology.QUEUE.max_receive_count, "deadLetterTargetArn": Match.any_value()}},
+    )
+    async_fns = [f for f in topology.FUNCTIONS if f.is_async]
+    configs = of_type(synth("xray"), "AWS::Lambda::EventInvokeConfig")
+    assert len(configs) == len(async_fns)
+    for c in configs:
+        assert c["MaximumRetryAttempts"] == topology.ASYNC_RETRY_ATTEMPTS
+        assert "OnFailure" in c["DestinationConfig"]
+    subs = [s for s in of_type(synth("xray"), "AWS::SNS::Subscription") if s["Protocol"] == "lambda"]
+    assert len(subs) == len(async_fns)
+    assert all("RedrivePolicy" in s for s in subs)
+
+
+def test_sqs_consumer_reports_partial_batch_failures(synth) -> None:
+    Template.from_json(synth("xray")).has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"]},
+    )
+
+
+def test_the_api_proxies_every_path_to_ingest(synth) -> None:
+    template = synth("xray")
+    methods = of_type(template, "AWS::ApiGateway::Method")
+    assert {m["HttpMethod"] for m in methods} == {"ANY"}
+    assert {r["PathPart"] for r in of_type(template, "AWS::ApiGateway::Resource")} == {"{proxy+}"}
+    ingest = next(k for k, p in functions(template).items() if p["Handler"].startswith("functions.ingest."))
+    assert all(ingest in json.dumps(m["Integration"]) for m in methods)
+
+
+def _actions(statement: dict) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else action

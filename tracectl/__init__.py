@@ -1,0 +1,1 @@
+"""tracectl: the developer CLI (local run, traces, compare, traffic)."""
