@@ -22,6 +22,8 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup

@@ -18,6 +18,8 @@ def build(app: App) -> TracerStack:
     Raises `ConfigError` (one line, names the flag) when the context is invalid.
     """
     config = TracerConfig.from_context(app.node.try_get_context)
-    stack = TracerStack(app, STACK_NAME, config=config, description=f"OTel Tracer demo app, traces to {config.exporter}")
+    stack = TracerStack(
+        app, STACK_NAME, config=config, description=f"OTel Tracer demo app, traces to {config.exporter}"
+    )
     Validations.of(app).add_plugins(EveryFunctionTraced(config), AwsSolutionsChecks(app))
     return stack

@@ -42,9 +42,21 @@ class PipBundler:
         out = Path(output_dir)
         python_version = RUNTIME.name.removeprefix("python")
         command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--target", str(out), "--platform", self._platform, "--only-binary=:all:",
-            "--implementation", "cp", "--python-version", python_version,
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+            str(out),
+            "--platform",
+            self._platform,
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            python_version,
             *lambda_requirements(),
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)

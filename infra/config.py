@@ -90,7 +90,9 @@ def _fraction(get: Callable[[str], object], key: str, *, default: float) -> floa
     try:
         value = float(str(raw))
     except ValueError:
-        raise ConfigError(f"-c {key}={raw} is not a number: use a value from 0 to 1 (e.g. -c {key}={default})") from None
+        raise ConfigError(
+            f"-c {key}={raw} is not a number: use a value from 0 to 1 (e.g. -c {key}={default})"
+        ) from None
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"-c {key}={raw} is out of range: use a value from 0 to 1 (e.g. -c {key}={default})")
     return value
@@ -122,5 +124,7 @@ def _check_url(key: str, value: str) -> str:
         raise ConfigError(f"-c {key}={value} is not an http(s) URL: use e.g. -c {key}={_URL_EXAMPLES[key]}")
     if parsed.username or parsed.password:
         # A credential here would be written into the template in clear text.
-        raise ConfigError(f"-c {key} must not carry credentials: put them in a secret and pass -c jaegerHeadersSecret=NAME")
+        raise ConfigError(
+            f"-c {key} must not carry credentials: put them in a secret and pass -c jaegerHeadersSecret=NAME"
+        )
     return value

@@ -6,6 +6,8 @@ The stack only creates resources and wires them; how a function is traced lives 
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
@@ -28,7 +30,7 @@ from infra.xray_group import XRayGroup
 
 
 class TracerStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: TracerConfig, **kwargs: object) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: TracerConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         profile = profile_for(config)
         Validations.of(self).acknowledge(
@@ -94,7 +96,7 @@ class TracerStack(Stack):
                 handler=spec.handler,
                 code=code,
                 environment=environment,
-                timeout=Duration.seconds(topology.FUNCTION_TIMEOUT_SECONDS),
+                timeout_seconds=topology.FUNCTION_TIMEOUT_SECONDS,
             )
             if spec.publishes_to:
                 topics[spec.publishes_to].grant_publish(fn)
@@ -119,11 +121,22 @@ class TracerStack(Stack):
         CfnOutput(self, "AsyncFailureQueueUrl", value=async_failures.queue_url)
         CfnOutput(self, "WorkDlqUrl", value=dlq.queue_url)
 
-    def _queue(self, construct_id: str, **props: object) -> sqs.Queue:
+    def _queue(
+        self,
+        construct_id: str,
+        *,
+        visibility_timeout: Duration | None = None,
+        dead_letter_queue: sqs.DeadLetterQueue | None = None,
+    ) -> sqs.Queue:
         queue = sqs.Queue(
-            self, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, **props
+            self,
+            construct_id,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=visibility_timeout,
+            dead_letter_queue=dead_letter_queue,
         )
-        if "dead_letter_queue" not in props:
+        if dead_letter_queue is None:
             Validations.of(queue).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions-SQS3",
@@ -178,8 +191,15 @@ class TracerStack(Stack):
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=False,
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
                 ),
             ),
         )

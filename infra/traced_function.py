@@ -10,6 +10,7 @@ It is an ordinary `lambda_.Function` (grants and event sources work as usual) th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
@@ -78,9 +79,9 @@ class TracedFunction(lambda_.Function):
         handler: str,
         code: lambda_.Code,
         environment: Mapping[str, str] | None = None,
-        timeout: Duration = Duration.seconds(10),
+        timeout_seconds: int = 10,
         memory_size: int = 512,
-        **function_props: object,
+        **function_props: Any,
     ) -> None:
         profile = profile_for(config)
         log_group = logs.LogGroup(
@@ -97,7 +98,7 @@ class TracedFunction(lambda_.Function):
             handler=handler,
             code=code,
             memory_size=memory_size,
-            timeout=timeout,
+            timeout=Duration.seconds(timeout_seconds),
             log_group=log_group,
             # Active adds xray:PutTraceSegments/PutTelemetryRecords to the role; PassThrough is
             # set below on the L1 so that no X-Ray permission is granted for Jaeger.

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# The propagators the bootstrap reads, as the jaeger profile sets them (no Lambda env fallback).
+# Read once when opentelemetry.propagate is first imported, so set before any test imports it.
+os.environ.setdefault("OTEL_PROPAGATORS", "tracecontext,baggage,xray")
+os.environ.setdefault("OTEL_SERVICE_NAME", "tests")
 ROOT = Path(__file__).resolve().parent.parent
 JAEGER = "https://jaeger.example.com:4318"
 
@@ -60,3 +64,65 @@ def acknowledgements(synth) -> Callable[[str], dict[str, dict[str, str]]]:
         return found
 
     return _acks
+
+
+@pytest.fixture(scope="session")
+def local_aws():
+    """moto server on 127.0.0.1 with the app's resources; boto3 in this process points at it."""
+    from tracectl.local_aws import LocalAws
+
+    saved = dict(os.environ)
+    with LocalAws() as local:
+        os.environ.update(local.environment())
+        yield local
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def span_exporter():
+    """The in-memory exporter behind the bootstrap's provider for every in-process test."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from functions.tracing import bootstrap
+
+    exporter = InMemorySpanExporter()
+    provider = bootstrap.setup(exporter=exporter)
+    assert bootstrap.setup() is provider
+    return exporter
+
+
+@pytest.fixture
+def spans(span_exporter):
+    """spans() -> the finished spans since the test began (flushed)."""
+    from functions.tracing import bootstrap
+
+    bootstrap.flush()
+    span_exporter.clear()
+
+    def _spans():
+        bootstrap.flush()
+        return list(span_exporter.get_finished_spans())
+
+    return _spans
+
+
+@pytest.fixture
+def handler(local_aws, span_exporter, monkeypatch):
+    """handler(name) -> the real handler function, with the env the stack would give it.
+
+    Every queue starts empty, so no test sees another's messages.
+    """
+    import importlib
+
+    from infra import topology
+
+    local_aws.drain()
+
+    def _load(name: str):
+        spec = topology.function(name)
+        for key, value in local_aws.function_environment(spec).items():
+            monkeypatch.setenv(key, value)
+        return importlib.import_module(f"functions.{name}.handler").handler
+
+    return _load

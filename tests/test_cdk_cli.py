@@ -38,8 +38,11 @@ def cdk_synth(out: Path, *context: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "context",
-    [("exporter=xray",), ("exporter=jaeger", "jaegerEndpoint=https://jaeger.example.com:4318"),
-     ("exporter=both", "jaegerEndpoint=https://jaeger.example.com:4318", "jaegerHeadersSecret=jaeger/auth")],
+    [
+        ("exporter=xray",),
+        ("exporter=jaeger", "jaegerEndpoint=https://jaeger.example.com:4318"),
+        ("exporter=both", "jaegerEndpoint=https://jaeger.example.com:4318", "jaegerHeadersSecret=jaeger/auth"),
+    ],
     ids=["xray", "jaeger", "both"],
 )
 def test_cdk_synth_succeeds_offline(cdk_out: Path, context: tuple[str, ...]) -> None:

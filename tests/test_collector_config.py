@@ -24,13 +24,35 @@ ADOT_LAYER = {
 # Documented configuration keys of the exporters we use (collector-contrib READMEs).
 EXPORTER_KEYS = {
     "awsxray": {
-        "num_workers", "endpoint", "request_timeout_seconds", "max_retries", "no_verify_ssl", "proxy_address",
-        "region", "local_mode", "resource_arn", "role_arn", "indexed_attributes", "index_all_attributes",
-        "aws_log_groups", "telemetry",
+        "num_workers",
+        "endpoint",
+        "request_timeout_seconds",
+        "max_retries",
+        "no_verify_ssl",
+        "proxy_address",
+        "region",
+        "local_mode",
+        "resource_arn",
+        "role_arn",
+        "indexed_attributes",
+        "index_all_attributes",
+        "aws_log_groups",
+        "telemetry",
     },
     "otlphttp": {
-        "endpoint", "traces_endpoint", "headers", "timeout", "compression", "retry_on_failure", "sending_queue",
-        "tls", "encoding", "read_buffer_size", "write_buffer_size", "proxy_url", "auth",
+        "endpoint",
+        "traces_endpoint",
+        "headers",
+        "timeout",
+        "compression",
+        "retry_on_failure",
+        "sending_queue",
+        "tls",
+        "encoding",
+        "read_buffer_size",
+        "write_buffer_size",
+        "proxy_url",
+        "auth",
     },
 }
 CONFIGS = {"xray": "xray.yaml", "jaeger": "jaeger.yaml", "both": "both.yaml"}
@@ -84,7 +106,9 @@ def test_exporter_settings_are_known_keys(name: str) -> None:
         assert not unknown, f"{name}: {component_id} has unknown keys {unknown}"
 
 
-@pytest.mark.parametrize(("exporter", "expected"), [("xray", {"awsxray"}), ("jaeger", {"otlphttp"}), ("both", {"awsxray", "otlphttp"})])
+@pytest.mark.parametrize(
+    ("exporter", "expected"), [("xray", {"awsxray"}), ("jaeger", {"otlphttp"}), ("both", {"awsxray", "otlphttp"})]
+)
 def test_each_config_sends_where_its_exporter_says(exporter: str, expected: set[str]) -> None:
     config = load(CONFIGS[exporter])
     used = {component_type(c) for c in config["service"]["pipelines"]["traces"]["exporters"]}
@@ -120,9 +144,22 @@ def test_contrib_collector_validates_each_config() -> None:
         pytest.skip("needs a running Docker engine (docker info failed): none on this machine")
     for name in CONFIGS.values():
         result = subprocess.run(
-            ["docker", "run", "--rm", "-e", "JAEGER_ENDPOINT=http://localhost:4318", "-e", "JAEGER_AUTHORIZATION=",
-             "-v", f"{ROOT / 'collector'}:/cfg:ro", "otel/opentelemetry-collector-contrib:0.117.0",
-             "validate", f"--config=/cfg/{name}"],
-            capture_output=True, text=True, timeout=300,
+            [
+                "docker",
+                "run",
+                "--rm",
+                "-e",
+                "JAEGER_ENDPOINT=http://localhost:4318",
+                "-e",
+                "JAEGER_AUTHORIZATION=",
+                "-v",
+                f"{ROOT / 'collector'}:/cfg:ro",
+                "otel/opentelemetry-collector-contrib:0.117.0",
+                "validate",
+                f"--config=/cfg/{name}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert result.returncode == 0, result.stderr

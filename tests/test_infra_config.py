@@ -34,7 +34,10 @@ def test_cli_strings_are_parsed() -> None:
         ({"exporter": "zipkin"}, "-c exporter=zipkin is not valid: use one of xray | jaeger | both"),
         ({"exporter": "jaeger"}, "-c exporter=jaeger needs -c jaegerEndpoint=https://HOST:4318"),
         ({"exporter": "both"}, "-c exporter=both needs -c jaegerEndpoint="),
-        ({"exporter": "jaeger", "jaegerEndpoint": "jaeger:4318"}, "-c jaegerEndpoint=jaeger:4318 is not an http(s) URL"),
+        (
+            {"exporter": "jaeger", "jaegerEndpoint": "jaeger:4318"},
+            "-c jaegerEndpoint=jaeger:4318 is not an http(s) URL",
+        ),
         ({"exporter": "jaeger", "jaegerEndpoint": "ftp://j.example.com"}, "is not an http(s) URL"),
         ({"exporter": "jaeger", "jaegerEndpoint": "https://u:secret@j.example.com"}, "must not carry credentials"),
         ({"samplingRatio": "1.5"}, "-c samplingRatio=1.5 is out of range: use a value from 0 to 1"),

@@ -40,8 +40,9 @@ def test_xray_wildcard_is_acknowledged_only_where_xray_is_a_target(acknowledgeme
 
 def test_a_plain_function_fails_synth_naming_it() -> None:
     # GIVEN a stack where someone adds a function without TracedFunction
-    from infra.tracing_guard import EveryFunctionTraced
     from aws_cdk import Validations
+
+    from infra.tracing_guard import EveryFunctionTraced
 
     config = TracerConfig()
     app = App(context={"aws:cdk:bundling-stacks": []})
@@ -73,7 +74,10 @@ def test_guard_names_each_missing_piece() -> None:
 
 @pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
 def test_the_synthesized_functions_pass_the_guard(synth, exporter: str) -> None:
-    context = {"exporter": exporter, **({"jaegerEndpoint": "https://jaeger.example.com:4318"} if exporter != "xray" else {})}
+    context = {
+        "exporter": exporter,
+        **({"jaegerEndpoint": "https://jaeger.example.com:4318"} if exporter != "xray" else {}),
+    }
     assert untraced_functions(synth(exporter), TracerConfig.from_context(context.get)) == {}
 
 
@@ -83,7 +87,9 @@ def test_cfn_lint_reports_no_error(synth, tmp_path, exporter: str) -> None:
     path.write_text(json.dumps(synth(exporter)))
     result = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(path)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     errors = [line for line in result.stdout.splitlines() if ":E" in line]
     assert errors == [], result.stdout

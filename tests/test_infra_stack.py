@@ -119,7 +119,12 @@ def test_dlqs_for_the_queue_and_for_every_async_function(synth) -> None:
     t = Template.from_json(synth("xray"))
     t.has_resource_properties(
         "AWS::SQS::Queue",
-        {"RedrivePolicy": {"maxReceiveCount": topology.QUEUE.max_receive_count, "deadLetterTargetArn": Match.any_value()}},
+        {
+            "RedrivePolicy": {
+                "maxReceiveCount": topology.QUEUE.max_receive_count,
+                "deadLetterTargetArn": Match.any_value(),
+            }
+        },
     )
     async_fns = [f for f in topology.FUNCTIONS if f.is_async]
     configs = of_type(synth("xray"), "AWS::Lambda::EventInvokeConfig")

@@ -1,2 +1,46 @@
-def handler(event, context):
-    return {}
+"""SNS `ingest` → call an external HTTPS endpoint, failing on purpose at `FAULT_RATE`.
+
+A deliberate fault raises a TLS-style error (as the X-Ray Tracer pattern does) so the trace shows
+a faulted function; Lambda's async retries and the on-failure queue then take over.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import ssl
+from typing import Any
+
+import urllib3
+
+from functions import messages
+from functions.tracing import LambdaContext, annotate, get_logger, traced
+
+log = get_logger(__name__)
+http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2.0, read=3.0), retries=False)
+
+
+class DeliberateFault(ssl.SSLError):
+    """The injected failure: looks like a broken TLS handshake to the caller."""
+
+
+def _faulted(path: str, request_id: str) -> bool:
+    rate = float(os.environ.get("FAULT_RATE", "0"))
+    seed = os.environ.get("FAULT_SEED")
+    draw = random.Random(f"{seed}:{path}:{request_id}").random() if seed else random.random()
+    return draw < rate
+
+
+@traced
+def handler(event: Any, context: LambdaContext) -> dict[str, int]:
+    url = os.environ["EXTERNAL_URL"]
+    statuses = []
+    for path in messages.sns_paths(event):
+        faulted = _faulted(path, context.aws_request_id)
+        annotate("fault_injected", faulted)
+        if faulted:
+            raise DeliberateFault(1, f"[SSL: CERTIFICATE_VERIFY_FAILED] deliberate fault calling {url}")
+        response = http.request("GET", url, headers={"x-request-path": path})
+        statuses.append(response.status)
+        log.info("called", extra={"fields": {"url": url, "status": response.status}})
+    return {"calls": len(statuses)}

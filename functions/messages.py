@@ -1,0 +1,38 @@
+"""The app's own message format: `{"path": "/some/path"}` on every topic and queue.
+
+Readers are defensive: an event that is not what we expect yields no paths rather than raising,
+so a malformed message never crashes a handler.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_PATH_LENGTH = 1024
+
+
+def encode(path: str) -> str:
+    return json.dumps({"path": path})
+
+
+def decode(body: Any) -> str | None:
+    """The path in a message body, or None if the body is not one of ours."""
+    try:
+        message = json.loads(body) if isinstance(body, str) else None
+    except ValueError:
+        return None
+    path = message.get("path") if isinstance(message, dict) else None
+    return path[:MAX_PATH_LENGTH] if isinstance(path, str) else None
+
+
+def sns_paths(event: Any) -> list[str]:
+    """Paths from every SNS record in an SNS → Lambda event."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    paths = []
+    for record in records if isinstance(records, list) else []:
+        sns = record.get("Sns") if isinstance(record, dict) else None
+        path = decode(sns.get("Message")) if isinstance(sns, dict) else None
+        if path is not None:
+            paths.append(path)
+    return paths

@@ -1,0 +1,93 @@
+"""The tracer provider every handler shares, configured only from the standard `OTEL_*` env vars.
+
+`setup()` is idempotent: the first call builds the provider (X-Ray id generator, Lambda resource,
+batch processor → OTLP/HTTP exporter) and instruments botocore and urllib3; later calls return
+the same provider and change nothing. `flush()` exports what is buffered within a bounded time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from opentelemetry import trace
+from opentelemetry.sdk.extension.aws.resource._lambda import AwsLambdaResourceDetector
+from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from functions.tracing.sqs_injection import inject_sqs_trace_context
+
+_logger = logging.getLogger(__name__)
+_lock = threading.Lock()
+_provider: TracerProvider | None = None
+
+# Seconds the OTLP exporter may take per request, unless OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT says.
+# In Lambda the collector answers on localhost; this bounds how long a broken pipeline can hold
+# an invocation (flush waits at most this long).
+DEFAULT_EXPORT_TIMEOUT_S = 2.0
+
+
+def export_timeout_s() -> float:
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"):
+        try:
+            return float(os.environ[name])
+        except (KeyError, ValueError):
+            continue
+    return DEFAULT_EXPORT_TIMEOUT_S
+
+
+def setup(exporter: SpanExporter | None = None) -> TracerProvider:
+    """Build (once) and return the provider. `exporter` replaces OTLP/HTTP, e.g. in tests."""
+    global _provider
+    with _lock:
+        if _provider is not None:
+            return _provider
+        provider = TracerProvider(resource=_resource(), id_generator=AwsXRayIdGenerator())
+        if exporter is None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            exporter = OTLPSpanExporter(timeout=export_timeout_s())
+        provider.add_span_processor(BatchSpanProcessor(exporter, export_timeout_millis=export_timeout_s() * 1000))
+        trace.set_tracer_provider(provider)
+        _instrument(provider)
+        _provider = provider
+        return provider
+
+
+def flush() -> None:
+    """Export buffered spans, waiting at most the export timeout. Never raises."""
+    if _provider is None:
+        return
+    try:
+        if not _provider.force_flush(timeout_millis=int(export_timeout_s() * 1000)):
+            _logger.warning("tracing: flush did not finish within %.1f s; spans may be lost", export_timeout_s())
+    except Exception:
+        _logger.exception("tracing: flush failed")
+
+
+def _resource() -> Resource:
+    resource = Resource.create()  # OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
+    if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+        return resource
+    try:
+        lambda_resource = AwsLambdaResourceDetector().detect()
+    except Exception:
+        _logger.warning("tracing: Lambda resource detection failed", exc_info=True)
+        return resource
+    log_group = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+    extra = Resource({"aws.log.group.names": [log_group]}) if log_group else Resource.get_empty()
+    return resource.merge(lambda_resource).merge(extra)
+
+
+def _instrument(provider: TracerProvider) -> None:
+    try:
+        from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+        from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
+
+        BotocoreInstrumentor().instrument(tracer_provider=provider, request_hook=inject_sqs_trace_context)
+        URLLib3Instrumentor().instrument(tracer_provider=provider)
+    except Exception:
+        _logger.exception("tracing: instrumentation failed; handler runs with manual spans only")

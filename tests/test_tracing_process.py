@@ -1,0 +1,120 @@
+"""Behaviour that needs a fresh process per execution environment: cold start, a dead endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from infra import topology
+from tests.conftest import ROOT
+from tracectl.lambda_events import api_gateway_event
+
+EXPORT_TIMEOUT_S = 1.0
+
+
+def sns_event(path: str) -> dict:
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "MessageId": "m",
+                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:ingest",
+                    "Message": json.dumps({"path": path}),
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
+def sqs_event(path: str) -> dict:
+    return {
+        "Records": [
+            {
+                "messageId": "m",
+                "body": json.dumps({"path": path}),
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:work",
+            }
+        ]
+    }
+
+
+def run(tmp_path: Path, local_aws, calls: list[dict], *, exporter: str, extra_env: dict[str, str]) -> dict:
+    env = {**os.environ, **local_aws.environment(), **extra_env}
+    for spec in topology.FUNCTIONS:
+        env.update(local_aws.function_environment(spec))
+    spec_file, out_file = tmp_path / "spec.json", tmp_path / "out.json"
+    spec_file.write_text(json.dumps({"exporter": exporter, "calls": calls}))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "invoke_in_fresh_process.py"), str(spec_file), str(out_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(out_file.read_text())
+
+
+def test_cold_start_is_true_only_on_the_first_invocation(tmp_path, local_aws) -> None:
+    out = run(
+        tmp_path,
+        local_aws,
+        [{"handler": "dynamo", "event": sns_event(f"/cold/{i}")} for i in range(3)],
+        exporter="memory",
+        extra_env={},
+    )
+    invocations = [s for s in out["spans"] if "faas.coldstart" in s["attributes"]]
+    assert [s["attributes"]["faas.coldstart"] for s in invocations] == [True, False, False]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed when the block ends: nothing listens there
+
+
+def test_a_dead_endpoint_neither_fails_nor_hangs_any_handler(tmp_path, local_aws) -> None:
+    # GIVEN the OTLP endpoint has nothing listening and a 1 s export budget
+    calls = [
+        {"handler": "ingest", "event": api_gateway_event("GET", "/dead")},
+        {"handler": "dynamo", "event": sns_event("/dead")},
+        {"handler": "http", "event": sns_event("/dead")},
+        {"handler": "sqs", "event": sns_event("/dead")},
+        {"handler": "sqs_subscriber", "event": sqs_event("/dead")},
+        {"handler": "sns", "event": sns_event("/dead")},
+        {"handler": "sns_subscriber", "event": sns_event("/dead")},
+    ]
+    out = run(
+        tmp_path,
+        local_aws,
+        calls,
+        exporter="otlp",
+        extra_env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{closed_port()}",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": str(EXPORT_TIMEOUT_S),
+            "EXTERNAL_URL": local_aws.endpoint,
+            "FAULT_RATE": "0",
+        },
+    )
+    # THEN every handler returns its normal result, each within the budget (+ its own work)
+    results = {c["handler"]: r for c, r in zip(calls, out["calls"], strict=True)}
+    for name, call in results.items():
+        assert call["error"] is None, f"{name}: {call['error']}"
+        assert call["seconds"] < EXPORT_TIMEOUT_S + 1.0, f"{name} took {call['seconds']:.2f} s"
+    assert results["ingest"]["result"]["statusCode"] == 200
+    assert results["dynamo"]["result"] == {"counted": 1}
+    assert results["http"]["result"] == {"calls": 1}
+    assert results["sqs"]["result"] == {"sent": 1}
+    assert results["sqs_subscriber"]["result"] == {"batchItemFailures": []}
+    assert results["sns"]["result"] == {"published": 1}
+    assert results["sns_subscriber"]["result"] == {"received": 1}

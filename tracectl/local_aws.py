@@ -1,0 +1,182 @@
+"""The app's AWS resources in an embedded moto server (real AWS HTTP APIs on 127.0.0.1).
+
+`LocalAws` starts moto's threaded server on a free loopback port and creates what
+infra/topology.py declares, the same definition the CDK stack is built from. SNS → Lambda is
+modelled with one tap queue per subscribing function (SNS delivers the notification JSON to
+it, exactly what Lambda would receive as `Records[].Sns`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import boto3
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from infra import topology
+
+REGION = "us-east-1"
+# moto accepts any credentials; these never leave the machine.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+@dataclass
+class Resources:
+    topic_arns: dict[str, str] = field(default_factory=dict)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    queue_arns: dict[str, str] = field(default_factory=dict)
+    tap_queue_urls: dict[str, str] = field(default_factory=dict)
+    """function name → URL of the queue its SNS subscription delivers to."""
+    subscription_arns: dict[str, str] = field(default_factory=dict)
+    table_name: str = topology.TABLE
+
+
+class LocalAws:
+    """moto server + the app's resources. Use as a context manager; stops by itself on exit."""
+
+    def __init__(self) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.endpoint = ""
+        self.resources = Resources()
+        self._sqs_client = None
+
+    def __enter__(self) -> LocalAws:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self._create()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.stop()
+
+    def environment(self) -> dict[str, str]:
+        """Env vars that point boto3 (in this process or a worker) at the emulator."""
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+        }
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_boto_credentials())
+
+    def function_environment(self, spec: topology.Function) -> dict[str, str]:
+        """The target env vars the stack would set for `spec` (TOPIC_ARN, QUEUE_URL, TABLE_NAME...)."""
+        env: dict[str, str] = {}
+        if spec.publishes_to:
+            env[topology.TOPIC_ARN_ENV] = self.resources.topic_arns[spec.publishes_to]
+        if spec.sends_to:
+            env[topology.QUEUE_URL_ENV] = self.resources.queue_urls[spec.sends_to]
+        if spec.writes_table:
+            env[topology.TABLE_NAME_ENV] = self.resources.table_name
+        return env
+
+    def receive_sns_events(self, function_name: str, *, wait_seconds: int = 0) -> list[dict]:
+        """SNS → Lambda events (one notification each) waiting for `function_name`; deleted once read."""
+        from tracectl.lambda_events import sns_event
+
+        sqs = self._sqs()
+        url = self.resources.tap_queue_urls[function_name]
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
+        events = []
+        for message in received.get("Messages", []):
+            events.append(sns_event(message["Body"], self.resources.subscription_arns[function_name]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return events
+
+    def receive_sqs_event(self, queue: str, *, max_messages: int = 10, wait_seconds: int = 0) -> dict | None:
+        """An SQS → Lambda batch from `queue`, or None if it is empty. Messages stay in flight
+        until `delete_batch` (success) or their visibility timeout (failure → redrive)."""
+        from tracectl.lambda_events import sqs_event
+
+        received = self._sqs().receive_message(
+            QueueUrl=self.resources.queue_urls[queue],
+            MaxNumberOfMessages=max_messages,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = received.get("Messages", [])
+        return sqs_event(messages, self.resources.queue_arns[queue]) if messages else None
+
+    def delete_batch(self, queue: str, receipt_handles: list[str]) -> None:
+        if receipt_handles:
+            self._sqs().delete_message_batch(
+                QueueUrl=self.resources.queue_urls[queue],
+                Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(receipt_handles)],
+            )
+
+    def drain(self) -> int:
+        """Delete every visible message in every queue (PurgeQueue allows one call a minute). Returns the count."""
+        sqs = self._sqs()
+        drained = 0
+        for url in [*self.resources.queue_urls.values(), *self.resources.tap_queue_urls.values()]:
+            while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                )
+                drained += len(messages)
+        return drained
+
+    def _sqs(self):
+        if self._sqs_client is None:
+            self._sqs_client = self.client("sqs")
+        return self._sqs_client
+
+    def _create(self) -> None:
+        sns, sqs, dynamodb = self.client("sns"), self.client("sqs"), self.client("dynamodb")
+        r = self.resources
+        for topic in topology.TOPICS:
+            r.topic_arns[topic] = sns.create_topic(Name=topic)["TopicArn"]
+        queue = topology.QUEUE
+        for name, attributes in (
+            (queue.dlq, {}),
+            (
+                queue.name,
+                {
+                    "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                    "RedrivePolicy": f'{{"deadLetterTargetArn": "{self._queue_arn(queue.dlq)}", '
+                    f'"maxReceiveCount": "{queue.max_receive_count}"}}',
+                },
+            ),
+            (topology.ASYNC_FAILURE_QUEUE, {}),
+        ):
+            r.queue_urls[name] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            r.queue_arns[name] = self._queue_arn(name)
+        for spec in topology.FUNCTIONS:
+            if spec.trigger.kind == "sns":
+                assert spec.trigger.source is not None
+                tap = f"sns-to-{spec.name}"
+                r.tap_queue_urls[spec.name] = sqs.create_queue(QueueName=tap)["QueueUrl"]
+                r.subscription_arns[spec.name] = sns.subscribe(
+                    TopicArn=r.topic_arns[spec.trigger.source], Protocol="sqs", Endpoint=self._queue_arn(tap)
+                )["SubscriptionArn"]
+        dynamodb.create_table(
+            TableName=topology.TABLE,
+            KeySchema=[{"AttributeName": topology.TABLE_PARTITION_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": topology.TABLE_PARTITION_KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    @staticmethod
+    def _queue_arn(name: str) -> str:
+        return f"arn:aws:sqs:{REGION}:123456789012:{name}"
+
+
+def _boto_credentials() -> dict[str, str]:
+    return {
+        "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+    }
+
+
+def point_boto3_here(local: LocalAws) -> None:
+    """Set this process's env so boto3 clients created from now on talk to `local`."""
+    os.environ.update(local.environment())
