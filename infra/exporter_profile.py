@@ -1,7 +1,8 @@
 """What `-c exporter=` changes, as data: shared/DESIGN.md §3, one row per field.
 
 Everything that differs between X-Ray, Jaeger and both is decided here and nowhere else;
-`TracedFunction` and the stack only read a profile.
+`TracedFunction`, the stack and tracectl's local runner only read a profile or its environment.
+No aws_cdk import: tracectl imports this module.
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.config import TracerConfig
+
+COLLECTOR_CONFIG_ENV = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"
+# Where functions send OTLP: the ADOT collector extension, inside the execution environment.
+OTLP_ENDPOINT = "http://localhost:4318"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,3 +53,28 @@ def profile_for(config: TracerConfig) -> ExporterProfile:
         collector_config=f"{config.exporter}.yaml",
         xray_write=True,
     )
+
+
+def tracing_environment(config: TracerConfig, service_name: str) -> dict[str, str]:
+    """The environment that makes a function traced, for the configured exporter."""
+    profile = profile_for(config)
+    env = {
+        COLLECTOR_CONFIG_ENV: f"/var/task/collector/{profile.collector_config}",
+        "OTEL_SERVICE_NAME": service_name,
+        "OTEL_PROPAGATORS": profile.propagators,
+        "OTEL_TRACES_SAMPLER": profile.sampler,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    }
+    if profile.sampler_arg is not None:
+        env["OTEL_TRACES_SAMPLER_ARG"] = profile.sampler_arg
+    if config.sends_to_jaeger and config.jaeger_endpoint:
+        env["JAEGER_ENDPOINT"] = config.jaeger_endpoint
+        env["JAEGER_AUTHORIZATION"] = (
+            # A CloudFormation dynamic reference: the secret's value is resolved at deploy
+            # time and never written to cdk.out.
+            f"{{{{resolve:secretsmanager:{config.jaeger_headers_secret}:SecretString}}}}"
+            if config.jaeger_headers_secret
+            else ""
+        )
+    return env

@@ -19,13 +19,11 @@ from constructs import Construct
 
 from infra.bundling import RUNTIME
 from infra.config import TracerConfig
-from infra.exporter_profile import profile_for
+from infra.exporter_profile import profile_for, tracing_environment
 
 ADOT_ACCOUNT = "901920570463"
 ADOT_LAYER_VERSION = "ver-0-117-0:1"
 _LAYER_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
-COLLECTOR_CONFIG_ENV = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"
-OTLP_ENDPOINT = "http://localhost:4318"
 
 
 def layer_name(architecture: str) -> str:
@@ -39,31 +37,6 @@ def collector_layer_arn(scope: Construct, config: TracerConfig) -> str:
         return config.collector_layer_arn
     region = Stack.of(scope).region
     return f"arn:aws:lambda:{region}:{ADOT_ACCOUNT}:layer:{layer_name(config.architecture)}"
-
-
-def tracing_environment(config: TracerConfig, service_name: str) -> dict[str, str]:
-    """The environment that makes a function traced, for the configured exporter."""
-    profile = profile_for(config)
-    env = {
-        COLLECTOR_CONFIG_ENV: f"/var/task/collector/{profile.collector_config}",
-        "OTEL_SERVICE_NAME": service_name,
-        "OTEL_PROPAGATORS": profile.propagators,
-        "OTEL_TRACES_SAMPLER": profile.sampler,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-    }
-    if profile.sampler_arg is not None:
-        env["OTEL_TRACES_SAMPLER_ARG"] = profile.sampler_arg
-    if config.sends_to_jaeger and config.jaeger_endpoint:
-        env["JAEGER_ENDPOINT"] = config.jaeger_endpoint
-        env["JAEGER_AUTHORIZATION"] = (
-            # A CloudFormation dynamic reference: the secret's value is resolved at deploy
-            # time and never written to cdk.out.
-            f"{{{{resolve:secretsmanager:{config.jaeger_headers_secret}:SecretString}}}}"
-            if config.jaeger_headers_secret
-            else ""
-        )
-    return env
 
 
 class TracedFunction(lambda_.Function):

@@ -21,8 +21,8 @@ from aws_cdk import (
 )
 
 from infra.config import TracerConfig
-from infra.exporter_profile import profile_for
-from infra.traced_function import layer_name, tracing_environment
+from infra.exporter_profile import profile_for, tracing_environment
+from infra.traced_function import layer_name
 
 RULE = "EveryFunctionTraced"
 

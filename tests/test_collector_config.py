@@ -10,8 +10,7 @@ import pytest
 import yaml
 
 from infra.config import TracerConfig
-from infra.exporter_profile import profile_for
-from infra.traced_function import tracing_environment
+from infra.exporter_profile import profile_for, tracing_environment
 from tests.conftest import ROOT
 
 # The ADOT collector for Lambda v0.43.0 layer (ver-0-117-0): nothing else exists there.
@@ -163,3 +162,17 @@ def test_contrib_collector_validates_each_config() -> None:
             timeout=300,
         )
         assert result.returncode == 0, result.stderr
+
+
+def test_indexed_attributes_cover_every_annotation_key_the_handlers_use() -> None:
+    import ast
+
+    keys = set()
+    for path in (ROOT / "functions").rglob("handler.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "annotate" and node.args:
+                assert isinstance(node.args[0], ast.Constant), f"{path}: annotate() with a computed key"
+                keys.add(node.args[0].value)
+    assert keys >= {"request_path", "hit_count", "fault_injected", "message_count"}
+    for name in ("xray.yaml", "both.yaml"):
+        assert keys <= set(load(name)["exporters"]["awsxray"]["indexed_attributes"]), name

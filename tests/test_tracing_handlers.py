@@ -88,7 +88,7 @@ def test_sns_subscribers_continue_the_trace_through_real_sns_attributes(handler,
     assert consumer.kind == SpanKind.CONSUMER
     assert parent_id(consumer) == publish.context.span_id
     assert consumer.attributes["faas.trigger"] == "pubsub"
-    assert consumer.attributes["messaging.system"] == "aws_sns"
+    assert consumer.attributes["messaging.system"] == "aws.sns"
     assert consumer.attributes["messaging.message.id"] == event["Records"][0]["Sns"]["MessageId"]
     [update] = [s for s in trace if s.attributes.get("rpc.method") == "UpdateItem"]
     assert parent_id(update) == consumer.context.span_id and update.kind == SpanKind.CLIENT
@@ -129,7 +129,7 @@ def test_sqs_send_injects_context_beside_the_users_attribute_and_the_consumer_co
     local_aws.delete_batch("work", [record["receiptHandle"]])
 
 
-def test_an_sqs_batch_from_three_traces_links_all_three_and_each_record_stays_in_its_trace(
+def test_an_sqs_batch_from_three_traces_links_all_three_and_keeps_each_record_in_its_trace(
     handler, local_aws, spans
 ) -> None:
     sqs = local_aws.client("sqs")
@@ -150,10 +150,17 @@ def test_an_sqs_batch_from_three_traces_links_all_three_and_each_record_stays_in
     [batch] = [s for s in finished if s.attributes.get("messaging.batch.message_count") == 3]
     linked = {f"{link.context.trace_id:032x}" for link in batch.links}
     assert linked == {p.split("-")[1] for p in parents}
+    # the batch joins the first record's trace; every record's span sits under its own sender
+    first_trace, first_parent = int(parents[0].split("-")[1], 16), int(parents[0].split("-")[2], 16)
+    assert (batch.context.trace_id, batch.parent.span_id) == (first_trace, first_parent)
     for traceparent in parents:
-        [record_span] = in_trace(finished, int(traceparent.split("-")[1], 16))
-        assert f"{record_span.parent.span_id:016x}" == traceparent.split("-")[2]
-        assert [link.context.span_id for link in record_span.links] == [batch.context.span_id]
+        trace_id = int(traceparent.split("-")[1], 16)
+        [record_span] = [s for s in in_trace(finished, trace_id) if s.attributes.get("messaging.message.id")]
+        if trace_id == first_trace:
+            assert record_span.parent.span_id == batch.context.span_id and not record_span.links
+        else:
+            assert f"{record_span.parent.span_id:016x}" == traceparent.split("-")[2]
+            assert [link.context.span_id for link in record_span.links] == [batch.context.span_id]
     local_aws.delete_batch("work", [r["receiptHandle"] for r in event["Records"]])
 
 

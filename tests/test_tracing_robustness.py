@@ -62,16 +62,16 @@ def test_ingest_with_junk_still_answers(handler, spans) -> None:
 def test_the_handlers_own_exception_propagates_unchanged(span_exporter) -> None:
     from functions.tracing import traced
 
-    class Boom(Exception):
+    class BoomError(Exception):
         pass
 
-    original = Boom("mine")
+    original = BoomError("mine")
 
     @traced
     def fails(event, context):
         raise original
 
-    with pytest.raises(Boom) as raised:
+    with pytest.raises(BoomError) as raised:
         fails({}, LocalContext("x"))
     assert raised.value is original
 

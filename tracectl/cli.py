@@ -1,19 +1,261 @@
-"""`tracectl` command line."""
+"""`tracectl`: run the traced app locally, read its traces.
+
+Errors go to stderr with exit code 2 (usage or environment) or 1 (the check failed).
+"""
 
 from __future__ import annotations
 
+import json
+import socket
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+DEFAULT_OUT = Path(".tracectl/traces.jsonl")
+DEFAULT_MAP = Path(".tracectl/service-map.svg")
+JAEGER_OTLP = "http://127.0.0.1:4318"
+JAEGER_UI = "http://127.0.0.1:16686"
+
+# Wide enough for a waterfall when output is not a terminal (CI logs, files, pipes).
+console = Console() if sys.stdout.isatty() else Console(width=150)
+err = Console(stderr=True)
 
 
-@click.group()
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """Run, inspect and compare the traced serverless app."""
+    """Run, inspect and compare the traced serverless app.
+
+    \b
+    tracectl demo                 the whole app locally: no AWS account, no Docker
+    tracectl traces list          the traces the last demo wrote
+    tracectl traces show ID       one trace as a waterfall (--json for machines)
+    """
 
 
 @main.command()
-def demo() -> None:
-    """Run the whole app locally (not built yet: see the local-run issue)."""
-    click.echo("tracectl demo: the local run is not built yet; `make test` exercises the deploy-time side.")
+@click.option(
+    "--requests",
+    "-n",
+    "requests_",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="API requests to send.",
+)
+@click.option(
+    "--exporter",
+    type=click.Choice(["local", "jaeger"]),
+    default="local",
+    show_default=True,
+    help="local: an embedded OTLP receiver writes --out. jaeger: also send to docker compose's Jaeger.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Trace file (OTLP JSON lines, the Collector file-exporter format).",
+)
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_MAP,
+    show_default=True,
+    help="Service map picture (.svg or .png).",
+)
+@click.option(
+    "--fault-rate",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="How often the http function fails on purpose.",
+)
+@click.option("--seed", type=int, default=None, help="Make request ids and faults repeatable.")
+@click.option("--jaeger-otlp", default=JAEGER_OTLP, show_default=True, help="Jaeger's OTLP/HTTP endpoint.")
+@click.option("--jaeger-ui", default=JAEGER_UI, show_default=True, help="Jaeger UI, for links.")
+def demo(
+    requests_: int,
+    exporter: str,
+    out: Path,
+    map_file: Path,
+    fault_rate: float,
+    seed: int | None,
+    jaeger_otlp: str,
+    jaeger_ui: str,
+) -> None:
+    """Run the whole app locally and show what X-Ray or Jaeger would.
+
+    Starts an embedded AWS emulator (moto server on 127.0.0.1) with the app's topics, queues and
+    table; runs each function in its own worker process; sends --requests API requests; delivers
+    SNS and SQS events in AWS's shapes until every queue is quiet; then prints a summary, the
+    waterfall of one trace and of one faulted trace, and the service map.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tracectl import service_map
+    from tracectl.local_run import LocalRun, WorkerError
+    from tracectl.otlp_receiver import OtlpReceiver
+    from tracectl.trace_model import load_jsonl
+    from tracectl.waterfall import waterfall
+
+    if exporter == "jaeger" and not _listening(jaeger_otlp):
+        fail(f"nothing listens at {jaeger_otlp} (Jaeger's OTLP endpoint); start it with: docker compose up -d")
+    started = time.monotonic()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("")
+    forward = jaeger_otlp if exporter == "jaeger" else None
+    with OtlpReceiver(out, forward_to=forward) as sink:
+        console.print(f"starting the local AWS emulator and {7} function workers…")
+        try:
+            with LocalRun(otlp_endpoint=sink.endpoint, work_dir=out.parent, fault_rate=fault_rate, seed=seed) as run:
+                with Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=console,
+                    transient=False,
+                ) as progress:
+                    task = progress.add_task("requests", total=requests_)
+                    for i in range(requests_):
+                        run.request(f"/demo/{i % 3}")
+                        progress.advance(task)
+                    deliver = progress.add_task("delivering SNS/SQS events", total=None)
+                    run.pump(on_invocation=lambda: progress.advance(deliver))
+                    progress.update(deliver, total=1, completed=1)
+                stats, dead = run.stats, run.dead_letters()
+        except WorkerError as error:
+            fail(f"{error}; logs are in {out.parent / 'logs'}")
+        forward_failures = sink.forward_failures
+    traces = load_jsonl(out)
+    edges = service_map.edges(traces)
+    service_map.draw(edges, map_file)
+    _summary(requests_, traces, stats, dead, time.monotonic() - started)
+    ok = next((t for t in traces.values() if not t.has_error), None)
+    faulted = next((t for t in traces.values() if t.has_error), None)
+    if ok:
+        console.print(waterfall(ok, title=f"a request: trace {ok.trace_id}"))
+    if faulted:
+        console.print(waterfall(faulted, title=f"a faulted request: trace {faulted.trace_id}"))
+    console.print(service_map.table(edges))
+    console.print(f"trace file: {out}    service map picture: {map_file}    function logs: {out.parent / 'logs'}")
+    if exporter == "jaeger":
+        if forward_failures:
+            err.print(f"[yellow]warning:[/] {forward_failures} export(s) to Jaeger failed")
+        for trace_id in list(traces)[:3]:
+            console.print(f"Jaeger: {jaeger_ui.rstrip('/')}/trace/{trace_id}")
+
+
+def _summary(requests_: int, traces: dict, stats, dead: dict[str, int], seconds: float) -> None:
+    table = Table(title="summary", title_justify="left", show_header=False)
+    spans = sum(len(t.spans) for t in traces.values())
+    table.add_row("requests", str(requests_))
+    table.add_row("traces", str(len(traces)))
+    table.add_row("spans", str(spans))
+    table.add_row("traces with errors", str(sum(t.has_error for t in traces.values())))
+    table.add_row("invocations", ", ".join(f"{k} {v}" for k, v in sorted(stats.invocations.items())))
+    table.add_row("function errors", ", ".join(f"{k} {v}" for k, v in sorted(stats.function_errors.items())) or "0")
+    table.add_row("dead-letter queues", ", ".join(f"{k} {v}" for k, v in dead.items()))
+    table.add_row("took", f"{seconds:.1f} s")
+    console.print(table)
+
+
+def _listening(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 4318), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+@main.group()
+def traces() -> None:
+    """Read the traces a demo wrote (OTLP JSON lines)."""
+
+
+def _load(file: Path) -> dict:
+    from tracectl.trace_model import load_jsonl
+
+    if not file.exists():
+        fail(f"{file} does not exist: run `tracectl demo` first, or pass --file")
+    try:
+        return load_jsonl(file)
+    except ValueError as error:
+        fail(str(error))
+    raise AssertionError("unreachable")
+
+
+@traces.command("list")
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_OUT, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per trace.")
+def list_traces(file: Path, as_json: bool) -> None:
+    """One line per trace: id, root span, spans, services, duration, errors."""
+    loaded = _load(file)
+    if as_json:
+        for t in loaded.values():
+            click.echo(
+                json.dumps(
+                    {
+                        "trace_id": t.trace_id,
+                        "root": t.roots()[0].name,
+                        "spans": len(t.spans),
+                        "services": t.services,
+                        "duration_ms": round(t.duration_ms, 3),
+                        "error": t.has_error,
+                    }
+                )
+            )
+        return
+    table = Table()
+    for column in ("trace id", "root", "spans", "services", "ms", "error"):
+        table.add_column(column)
+    for t in loaded.values():
+        table.add_row(
+            t.trace_id,
+            t.roots()[0].name,
+            str(len(t.spans)),
+            str(len(t.services)),
+            f"{t.duration_ms:.0f}",
+            "yes" if t.has_error else "",
+        )
+    console.print(table)
+
+
+@traces.command("show")
+@click.argument("trace_id")
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_OUT, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="The normalised trace as JSON.")
+def show_trace(trace_id: str, file: Path, as_json: bool) -> None:
+    """Show TRACE_ID (32 hex, X-Ray `1-…-…`, or a unique prefix) as a waterfall."""
+    from functions.tracing.ids import from_xray_id
+    from tracectl.waterfall import waterfall
+
+    wanted = trace_id.lower()
+    if wanted.startswith("1-"):
+        try:
+            wanted = from_xray_id(wanted)
+        except ValueError as error:
+            fail(str(error))
+    loaded = _load(file)
+    matches = [t for tid, t in loaded.items() if tid.startswith(wanted)]
+    if len(matches) != 1:
+        fail(f"{'no' if not matches else 'more than one'} trace matches {trace_id} in {file}", code=1)
+    if as_json:
+        click.echo(json.dumps(matches[0].to_json(), indent=2))
+    else:
+        console.print(waterfall(matches[0]))
 
 
 if __name__ == "__main__":

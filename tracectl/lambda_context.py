@@ -6,8 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from tracectl.lambda_events import ACCOUNT
-from tracectl.local_aws import REGION
+from tracectl.lambda_events import ACCOUNT, REGION
 
 
 @dataclass

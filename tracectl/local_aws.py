@@ -13,11 +13,12 @@ import os
 from dataclasses import dataclass, field
 
 import boto3
+import urllib3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from infra import topology
+from tracectl.lambda_events import ACCOUNT, REGION, sns_event, sqs_event
 
-REGION = "us-east-1"
 # moto accepts any credentials; these never leave the machine.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
@@ -32,9 +33,16 @@ class Resources:
     subscription_arns: dict[str, str] = field(default_factory=dict)
     table_name: str = topology.TABLE
 
+    @staticmethod
+    def queue_arn(name: str) -> str:
+        return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+
 
 class LocalAws:
-    """moto server + the app's resources. Use as a context manager; stops by itself on exit."""
+    """moto server + the app's resources. Use as a context manager; stops by itself on exit.
+
+    moto's backends are global to the process, so entering resets them: one LocalAws at a time.
+    """
 
     def __init__(self) -> None:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -47,6 +55,8 @@ class LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        # moto keeps its state per process, not per server: start every run from nothing.
+        urllib3.request("POST", f"{self.endpoint}/moto-api/reset", retries=False)
         self._create()
         return self
 
@@ -78,8 +88,6 @@ class LocalAws:
 
     def receive_sns_events(self, function_name: str, *, wait_seconds: int = 0) -> list[dict]:
         """SNS → Lambda events (one notification each) waiting for `function_name`; deleted once read."""
-        from tracectl.lambda_events import sns_event
-
         sqs = self._sqs()
         url = self.resources.tap_queue_urls[function_name]
         received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
@@ -92,8 +100,6 @@ class LocalAws:
     def receive_sqs_event(self, queue: str, *, max_messages: int = 10, wait_seconds: int = 0) -> dict | None:
         """An SQS → Lambda batch from `queue`, or None if it is empty. Messages stay in flight
         until `delete_batch` (success) or their visibility timeout (failure → redrive)."""
-        from tracectl.lambda_events import sqs_event
-
         received = self._sqs().receive_message(
             QueueUrl=self.resources.queue_urls[queue],
             MaxNumberOfMessages=max_messages,
@@ -141,21 +147,21 @@ class LocalAws:
                 queue.name,
                 {
                     "VisibilityTimeout": str(queue.visibility_timeout_seconds),
-                    "RedrivePolicy": f'{{"deadLetterTargetArn": "{self._queue_arn(queue.dlq)}", '
+                    "RedrivePolicy": f'{{"deadLetterTargetArn": "{self.resources.queue_arn(queue.dlq)}", '
                     f'"maxReceiveCount": "{queue.max_receive_count}"}}',
                 },
             ),
             (topology.ASYNC_FAILURE_QUEUE, {}),
         ):
             r.queue_urls[name] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-            r.queue_arns[name] = self._queue_arn(name)
+            r.queue_arns[name] = self.resources.queue_arn(name)
         for spec in topology.FUNCTIONS:
             if spec.trigger.kind == "sns":
                 assert spec.trigger.source is not None
                 tap = f"sns-to-{spec.name}"
                 r.tap_queue_urls[spec.name] = sqs.create_queue(QueueName=tap)["QueueUrl"]
                 r.subscription_arns[spec.name] = sns.subscribe(
-                    TopicArn=r.topic_arns[spec.trigger.source], Protocol="sqs", Endpoint=self._queue_arn(tap)
+                    TopicArn=r.topic_arns[spec.trigger.source], Protocol="sqs", Endpoint=self.resources.queue_arn(tap)
                 )["SubscriptionArn"]
         dynamodb.create_table(
             TableName=topology.TABLE,
@@ -164,9 +170,6 @@ class LocalAws:
             BillingMode="PAY_PER_REQUEST",
         )
 
-    @staticmethod
-    def _queue_arn(name: str) -> str:
-        return f"arn:aws:sqs:{REGION}:123456789012:{name}"
 
 
 def _boto_credentials() -> dict[str, str]:

@@ -10,7 +10,7 @@ from functions.tracing import LambdaContext, annotate, get_logger, process_recor
 log = get_logger(__name__)
 
 
-class UnreadableMessage(ValueError):
+class UnreadableMessageError(ValueError):
     """The body is not one of the app's messages."""
 
 
@@ -25,10 +25,10 @@ def handler(event: Any, context: LambdaContext) -> dict[str, list[dict[str, str]
             with process_record(record):
                 path = messages.decode(record.get("body") if isinstance(record, dict) else None)
                 if path is None:
-                    raise UnreadableMessage('message body is not {"path": ...}')
+                    raise UnreadableMessageError('message body is not {"path": ...}')
                 annotate("request_path", path)
                 log.info("consumed", extra={"fields": {"path": path}})
-        except UnreadableMessage:
+        except UnreadableMessageError:
             message_id = record.get("messageId") if isinstance(record, dict) else None
             if isinstance(message_id, str):
                 failures.append({"itemIdentifier": message_id})

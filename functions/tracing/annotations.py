@@ -36,7 +36,7 @@ def annotate(key: str, value: str | float | bool) -> None:
         existing = tuple(getattr(span, "attributes", {}).get(ANNOTATIONS_ATTRIBUTE, ()))
         if key not in existing:
             span.set_attribute(ANNOTATIONS_ATTRIBUTE, [*existing, key])
-    except Exception:
+    except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: annotate failed", exc_info=True)
 
 
@@ -49,5 +49,5 @@ def add_metadata(key: str, value: Any) -> None:
         if not isinstance(value, str | int | float | bool):
             value = json.dumps(value, default=str)
         span.set_attribute(f"{METADATA_PREFIX}{key}", value)
-    except Exception:
+    except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: add_metadata failed", exc_info=True)

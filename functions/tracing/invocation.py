@@ -4,8 +4,9 @@
   (`traceparent`, `X-Amzn-Trace-Id`) through the configured propagators, which include Lambda's
   `_X_AMZN_TRACE_ID` when `OTEL_PROPAGATORS` has `xray-lambda`.
 - SNS / SQS: a CONSUMER span `<topic|queue> process`. One record: parent from the record's
-  message attributes (or SQS `AWSTraceHeader`). Several: a new span linked to every record's
-  context; `process_record()` then gives each record its own span in its sender's trace.
+  message attributes (or SQS `AWSTraceHeader`). Several: parent from the first record that
+  carries a context (X-Ray's own rule for batches), with a link to every record's context;
+  `process_record()` then gives each record its own span in its sender's trace.
 - Anything else, malformed events included: an INTERNAL span; tracing never raises.
 
 The handler's exception is recorded (status ERROR) and re-raised unchanged; spans are flushed in
@@ -41,7 +42,8 @@ _cold_start = True
 _message_propagator = CompositePropagator(
     [TraceContextTextMapPropagator(), W3CBaggagePropagator(), AwsXRayPropagator()]
 )
-_MESSAGING_SYSTEM = {"sns": "aws_sns", "sqs": "aws_sqs"}
+# Semantic-convention values (botocore's instrumentation writes `aws.sqs` on the producer side).
+_MESSAGING_SYSTEM = {"sns": "aws.sns", "sqs": "aws_sqs"}
 _FAAS_TRIGGER = {"api": "http", "sns": "pubsub", "sqs": "pubsub", "other": "other"}
 
 
@@ -120,7 +122,7 @@ def _start_invocation_span(event: Any, context: Any) -> Span | None:
             attributes["cloud.account.id"] = arn.split(":")[4]
         _cold_start = False
         return _tracer.start_span(name, context=parent, kind=kind, links=links, attributes=attributes)
-    except Exception:
+    except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: could not start the invocation span", exc_info=True)
         return None
 
@@ -161,8 +163,12 @@ def _describe(trigger: str, event: Any) -> tuple[str, SpanKind, Any, list[Link],
                 attributes["messaging.message.id"] = message_id
             parent = contexts[0] or propagate.extract({})
             return f"{source} process", SpanKind.CONSUMER, parent, [], attributes
-        links = [Link(trace.get_current_span(c).get_span_context()) for c in contexts if c is not None]
-        return f"{source} process", SpanKind.CONSUMER, propagate.extract({}), links, attributes
+        # As X-Ray does for Lambda: the batch joins the first traced record's trace, and links
+        # every record, so no request's trace gains a stray root and each batch is findable.
+        traced_contexts = [c for c in contexts if c is not None]
+        links = [Link(trace.get_current_span(c).get_span_context()) for c in traced_contexts]
+        parent = traced_contexts[0] if traced_contexts else propagate.extract({})
+        return f"{source} process", SpanKind.CONSUMER, parent, links, attributes
 
     return "invocation", SpanKind.SERVER, propagate.extract({}), [], {}
 
@@ -194,7 +200,7 @@ def _start_record_span(record: Any) -> Span | None:
         return _tracer.start_span(
             f"{source} process", context=sender, kind=SpanKind.CONSUMER, links=links, attributes=attributes
         )
-    except Exception:
+    except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: could not start a record span", exc_info=True)
         return None
 
@@ -212,5 +218,5 @@ def _record_result(span: Span, result: Any) -> None:
         if isinstance(failures, list) and failures:
             span.set_attribute("faas.batch_item_failures", len(failures))
             span.set_status(Status(StatusCode.ERROR, f"{len(failures)} record(s) failed"))
-    except Exception:
+    except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: could not record the result", exc_info=True)

@@ -28,7 +28,7 @@ def inject_sqs_trace_context(span: Any, service_name: str, operation_name: str, 
             for entry in api_params.get("Entries") or []:
                 if isinstance(entry, dict):
                     _inject(entry)
-    except Exception:
+    except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: could not inject trace context into an SQS message", exc_info=True)
 
 

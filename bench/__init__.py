@@ -1,0 +1,1 @@
+"""Cold-start and warm-overhead benchmark: `make bench` (python -m bench)."""

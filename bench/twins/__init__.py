@@ -1,0 +1,1 @@
+"""The same handler four ways: 1 DynamoDB UpdateItem + 1 SNS Publish per invocation."""

@@ -1,0 +1,155 @@
+"""`tracectl demo`: the whole app locally; N requests become N connected traces through every hop."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from infra import topology
+from tracectl.cli import main
+from tracectl.service_map import resource_of
+from tracectl.trace_model import Trace, load_jsonl
+
+REQUESTS = 5
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path, Path]:
+    out_dir = tmp_path_factory.mktemp("demo")
+    out, picture = out_dir / "traces.jsonl", out_dir / "map.svg"
+    result = CliRunner().invoke(
+        main,
+        ["demo", "-n", str(REQUESTS), "--seed", "7", "--fault-rate", "0.5", "--out", str(out), "--map", str(picture)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return result, out, picture
+
+
+@pytest.fixture(scope="module")
+def traces(demo_run) -> dict[str, Trace]:
+    return load_jsonl(demo_run[1])
+
+
+def spans_of(trace: Trace, service: str, kind: str | None = None) -> list:
+    return [s for s in trace.spans if s.service == service and (kind is None or s.kind == kind)]
+
+
+def test_n_requests_make_exactly_n_traces_each_with_one_root_reaching_every_span(traces) -> None:
+    assert len(traces) == REQUESTS
+    for trace in traces.values():
+        [root] = trace.roots()
+        assert root.service == "ingest" and root.kind == "server"
+        assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
+
+
+def test_every_trace_crosses_every_hop(traces) -> None:
+    for trace in traces.values():
+        touched = {resource_of(s) for s in trace.spans if s.kind in ("producer", "client")}
+        assert {"SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits"} <= touched, trace.trace_id
+        for function in ("dynamo", "http", "sqs", "sns", "sns_subscriber"):
+            assert any(s.kind == "consumer" and "faas.trigger" in s.attributes for s in spans_of(trace, function)), (
+                f"{function} missing in {trace.trace_id}"
+            )
+        assert spans_of(trace, "sqs_subscriber", "consumer"), f"no SQS consume in {trace.trace_id}"
+        http_invocations = [s for s in spans_of(trace, "http", "consumer") if "faas.trigger" in s.attributes]
+        outbound = [s for s in spans_of(trace, "http", "client") if s.attributes.get("http.url")]
+        # an outbound call exactly when some attempt was not a deliberate fault
+        assert len(outbound) == sum(not s.error for s in http_invocations)
+
+
+def test_trace_ids_are_fresh_xray_ids(traces) -> None:
+    for trace_id in traces:
+        assert time.time() - 600 <= int(trace_id[:8], 16) <= time.time() + 1
+
+
+def test_cold_start_is_true_exactly_once_per_function(traces) -> None:
+    cold: dict[str, int] = {}
+    for trace in traces.values():
+        for span in trace.spans:
+            if span.attributes.get("faas.coldstart") is True:
+                cold[span.service] = cold.get(span.service, 0) + 1
+    assert cold == {f.name: 1 for f in topology.FUNCTIONS}
+
+
+def test_faults_are_errors_on_the_http_span_retried_and_the_trace_still_connects(traces, demo_run) -> None:
+    faulted = [t for t in traces.values() if any(s.error for s in spans_of(t, "http"))]
+    assert faulted, "seed 7 at fault rate 0.5 must fault at least once"
+    for trace in faulted:
+        [root] = trace.roots()
+        assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
+        for span in spans_of(trace, "http", "consumer"):
+            if span.error:
+                assert span.attributes["fault_injected"] is True
+                assert "CERTIFICATE_VERIFY_FAILED" in span.status_message
+    result = demo_run[0]
+    assert "a faulted request" in result.output
+
+
+def test_what_the_user_sees(demo_run) -> None:
+    result, out, picture = demo_run
+    for expected in ("summary", "requests", "traces", "spans", "service map", "a request: trace", str(out)):
+        assert expected in result.output
+    for node in ("API Gateway", "SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits"):
+        assert node in result.output
+    svg = picture.read_text()
+    assert svg.startswith("<?xml") and "<svg" in svg
+    assert (out.parent / "logs" / "ingest.log").read_text().count('"message": "published"') == REQUESTS
+
+
+def test_traces_show_json_round_trips_the_file(traces, demo_run) -> None:
+    out = demo_run[1]
+    trace_id, trace = next(iter(traces.items()))
+    xray_id = f"1-{trace_id[:8]}-{trace_id[8:]}"
+    result = CliRunner().invoke(main, ["traces", "show", xray_id, "--file", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert Trace.from_json(json.loads(result.output)).to_json() == trace.to_json()
+    listing = CliRunner().invoke(main, ["traces", "list", "--file", str(out), "--json"])
+    assert [json.loads(line)["trace_id"] for line in listing.output.splitlines()] == list(traces)
+
+
+def test_traces_show_rejects_unknown_and_malformed_ids(demo_run) -> None:
+    out = str(demo_run[1])
+    missing = CliRunner().invoke(main, ["traces", "show", "f" * 32, "--file", out])
+    assert missing.exit_code == 1 and "no trace matches" in missing.output
+    malformed = CliRunner().invoke(main, ["traces", "show", "1-nothex-zz", "--file", out])
+    assert malformed.exit_code == 2 and "not an X-Ray trace id" in malformed.output
+
+
+def test_the_jaeger_sink_with_nothing_listening_fails_fast_with_the_fix() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["demo", "--exporter", "jaeger", "--jaeger-otlp", f"http://127.0.0.1:{port}"])
+    assert result.exit_code == 2
+    assert "docker compose up -d" in result.output
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.live
+def test_demo_traces_reach_docker_compose_jaeger(tmp_path) -> None:
+    import urllib3
+
+    from tracectl.cli import _listening
+
+    if not _listening("http://127.0.0.1:4318"):
+        pytest.skip("needs `docker compose up -d` (Jaeger + collector on 127.0.0.1:4318/16686): no Docker engine here")
+    out = tmp_path / "traces.jsonl"
+    result = CliRunner().invoke(main, ["demo", "-n", "3", "--exporter", "jaeger", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    http = urllib3.PoolManager()
+    for trace_id, trace in load_jsonl(out).items():
+        for _ in range(30):
+            response = http.request("GET", f"http://127.0.0.1:16686/api/v3/traces/{trace_id}")
+            if response.status == 200:
+                break
+            time.sleep(1)
+        body = json.loads(response.data)
+        spans = [s for rs in body["result"]["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+        assert len(spans) == len(trace.spans)

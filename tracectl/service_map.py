@@ -1,0 +1,155 @@
+"""A service map from spans: functions and the AWS resources between them, with call statistics.
+
+Nodes are functions (span `service`), the API in front of them, and what their client spans
+touched (SNS topics, SQS queues, the DynamoDB table, external hosts). An edge is a call: a
+function's client/producer span to a resource, a consumer span from the resource it read, or the
+API calling its function. Each edge has a call count, error % and p50/p95 of the spans' durations.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from rich.table import Table
+
+from tracectl.trace_model import Span, Trace
+
+API = "API Gateway"
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    calls: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+
+    @property
+    def error_pct(self) -> float:
+        return 100.0 * self.errors / self.calls if self.calls else 0.0
+
+
+def resource_of(span: Span) -> str | None:
+    """The AWS resource or host a client/producer/consumer span talks to, e.g. `SNS ingest`."""
+    a = span.attributes
+    service = a.get("rpc.service")
+    if service == "DynamoDB":
+        tables = a.get("aws.dynamodb.table_names") or []
+        return f"DynamoDB {tables[0]}" if tables else "DynamoDB"
+    if service in ("SNS", "SQS"):
+        destination = a.get("messaging.destination.name") or a.get("messaging.destination") or a.get("aws.queue_url")
+        return f"{service} {_short_name(destination)}" if destination else service
+    if span.kind == "consumer":
+        system = "SNS" if "sns" in str(a.get("messaging.system", "")) else "SQS"
+        destination = a.get("messaging.destination.name")
+        return f"{system} {_short_name(destination)}" if destination else None
+    url = a.get("http.url") or a.get("url.full")
+    if span.kind == "client" and url:
+        return f"HTTP {urlparse(str(url)).netloc}"
+    return None
+
+
+def edges(traces: dict[str, Trace]) -> list[Edge]:
+    durations: dict[tuple[str, str], list[float]] = defaultdict(list)
+    errors: dict[tuple[str, str], int] = defaultdict(int)
+
+    def add(source: str, target: str, span: Span) -> None:
+        durations[(source, target)].append(span.duration_ms)
+        errors[(source, target)] += span.error
+
+    for trace in traces.values():
+        by_id = {s.span_id: s for s in trace.spans}
+        for span in trace.spans:
+            parent = by_id.get(span.parent_id or "")
+            if span.kind in ("client", "producer"):
+                resource = resource_of(span)
+                if resource:
+                    add(span.service, resource, span)
+            elif span.kind == "server" and span.attributes.get("faas.trigger") == "http":
+                add(API, span.service, span)
+            elif span.kind == "consumer" and "faas.trigger" in span.attributes:
+                resource = resource_of(span)
+                if resource and (parent is None or parent.service != span.service):
+                    add(resource, span.service, span)
+    return [
+        Edge(s, t, len(d), errors[(s, t)], _percentile(d, 50), _percentile(d, 95))
+        for (s, t), d in sorted(durations.items())
+    ]
+
+
+def _percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def _short_name(destination: object) -> str:
+    """`ingest` for a topic ARN, `work` for a queue URL, the value itself otherwise."""
+    text = str(destination)
+    if text.startswith("arn:"):
+        return text.rsplit(":", 1)[-1]
+    return text.rstrip("/").rsplit("/", 1)[-1]
+
+
+def table(map_edges: list[Edge]) -> Table:
+    t = Table(title="service map", title_justify="left")
+    for column in ("from", "to", "calls", "errors", "p50 ms", "p95 ms"):
+        t.add_column(column, justify="right" if column in ("calls", "errors", "p50 ms", "p95 ms") else "left")
+    for e in map_edges:
+        errors = f"{e.error_pct:.0f}%" if e.errors else "0%"
+        t.add_row(
+            e.source,
+            e.target,
+            str(e.calls),
+            errors,
+            f"{e.p50_ms:.1f}",
+            f"{e.p95_ms:.1f}",
+            style="red" if e.errors else None,
+        )
+    return t
+
+
+def draw(map_edges: list[Edge], path: Path) -> None:
+    """Write the map as a picture (.svg or .png, by the file's extension) with networkx + matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    for e in map_edges:
+        graph.add_edge(
+            e.source,
+            e.target,
+            label=f"{e.calls} calls, {e.error_pct:.0f}% err\np50 {e.p50_ms:.0f} ms",
+            error=e.errors > 0,
+        )
+    for layer, nodes in enumerate(nx.topological_generations(graph)):
+        for node in nodes:
+            graph.nodes[node]["layer"] = layer
+    positions = nx.multipartite_layout(graph, subset_key="layer")  # left to right, hop by hop
+    figure, axes = plt.subplots(figsize=(14, 9))
+    colours = [
+        "#f4b183" if (" " in n and n.split(" ")[0] in ("SNS", "SQS", "DynamoDB", "HTTP")) or n == API else "#9dc3e6"
+        for n in graph.nodes
+    ]
+    nx.draw_networkx_nodes(graph, positions, node_color=colours, node_size=3200, ax=axes, edgecolors="#404040")
+    nx.draw_networkx_labels(graph, positions, font_size=8, ax=axes)
+    edge_colours = ["#c00000" if graph.edges[e]["error"] else "#404040" for e in graph.edges]
+    nx.draw_networkx_edges(
+        graph, positions, edge_color=edge_colours, arrows=True, arrowsize=18, node_size=3200, ax=axes
+    )
+    nx.draw_networkx_edge_labels(
+        graph, positions, edge_labels=nx.get_edge_attributes(graph, "label"), font_size=7, ax=axes
+    )
+    axes.set_title("Service map (functions in blue, AWS resources in orange; red edges had errors)")
+    axes.axis("off")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
