@@ -176,3 +176,17 @@ def test_indexed_attributes_cover_every_annotation_key_the_handlers_use() -> Non
     assert keys >= {"request_path", "hit_count", "fault_injected", "message_count"}
     for name in ("xray.yaml", "both.yaml"):
         assert keys <= set(load(name)["exporters"]["awsxray"]["indexed_attributes"]), name
+
+
+def test_docker_compose_runs_the_shipped_configs_on_loopback_only() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert services["jaeger"]["image"].startswith("jaegertracing/jaeger:2.")
+    for name in ("collector", "collector-both"):
+        service = services[name]
+        [mount] = [v for v in service["volumes"] if v.startswith("./collector/")]
+        assert (ROOT / mount.split(":")[0]).is_file()
+        assert service["environment"]["JAEGER_ENDPOINT"] == "http://jaeger:4318"
+        assert "--set=receivers.otlp.protocols.http.endpoint=0.0.0.0:4318" in service["command"]
+    for service in services.values():
+        assert all(str(port).startswith("127.0.0.1:") for port in service.get("ports", []))

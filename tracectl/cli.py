@@ -23,7 +23,7 @@ JAEGER_UI = "http://127.0.0.1:16686"
 
 # Wide enough for a waterfall when output is not a terminal (CI logs, files, pipes).
 console = Console() if sys.stdout.isatty() else Console(width=150)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the width
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -39,6 +39,9 @@ def main() -> None:
     tracectl demo                 the whole app locally: no AWS account, no Docker
     tracectl traces list          the traces the last demo wrote
     tracectl traces show ID       one trace as a waterfall (--json for machines)
+    tracectl id ID                X-Ray id <-> 32 hex, with console and Jaeger links
+    tracectl compare ID --xray --jaeger URL    one trace in two backends, side by side
+    tracectl traffic --url URL -n 20 --compare  drive a deployed API, then compare
     """
 
 
@@ -256,6 +259,208 @@ def show_trace(trace_id: str, file: Path, as_json: bool) -> None:
         click.echo(json.dumps(matches[0].to_json(), indent=2))
     else:
         console.print(waterfall(matches[0]))
+
+
+def _hex_id(trace_id: str) -> str:
+    """32 hex digits for an X-Ray or hex trace id; exits 2 with the reason if it is neither."""
+    from functions.tracing.ids import from_xray_id, to_xray_id
+
+    try:
+        return from_xray_id(trace_id) if trace_id.strip().startswith("1-") else from_xray_id(to_xray_id(trace_id))
+    except ValueError as error:
+        fail(f"{error}: use 32 hex digits or an X-Ray id like 1-5f8a1b2c-0af7651916cd43dd8448eb21")
+    raise AssertionError("unreachable")
+
+
+def _links(hex_id: str, region: str, jaeger_ui: str) -> dict[str, str]:
+    from functions.tracing.ids import to_xray_id
+
+    xray_id = to_xray_id(hex_id)
+    return {
+        "trace_id": hex_id,
+        "xray_trace_id": xray_id,
+        "xray_console": f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#xray:traces/{xray_id}",
+        "jaeger_ui": f"{jaeger_ui.rstrip('/')}/trace/{hex_id}",
+    }
+
+
+@main.command("id")
+@click.argument("trace_id")
+@click.option("--region", envvar="AWS_REGION", default="us-east-1", show_default=True, help="For the X-Ray link.")
+@click.option("--jaeger-ui", envvar="TRACECTL_JAEGER_UI", default=JAEGER_UI, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def trace_id_command(trace_id: str, region: str, jaeger_ui: str, as_json: bool) -> None:
+    """Convert TRACE_ID between X-Ray (1-xxxxxxxx-yyyy…) and 32-hex form; print deep links."""
+    links = _links(_hex_id(trace_id), region, jaeger_ui)
+    if as_json:
+        click.echo(json.dumps(links))
+    else:
+        for key, value in links.items():
+            click.echo(f"{key:14} {value}")
+
+
+def _fetch_sources(
+    hex_id: str, *, xray: bool, region: str | None, jaeger: str | None, jaeger_header: str | None, local: Path | None
+) -> list[tuple[str, object]]:
+    """[(source name, Trace or None)] for each source asked for; SourceError if one cannot be read."""
+    from tracectl import jaeger_source, xray_source
+
+    found: list[tuple[str, object]] = []
+    if local is not None:
+        found.append((f"local {local}", _load(local).get(hex_id)))
+    if jaeger is not None:
+        headers = dict([tuple(part.strip() for part in jaeger_header.split(":", 1))]) if jaeger_header else {}
+        found.append((f"Jaeger {jaeger}", jaeger_source.JaegerSource(jaeger, headers=headers).fetch(hex_id)))
+    if xray:
+        import boto3
+
+        client = boto3.client("xray", region_name=region) if region else boto3.client("xray")
+        found.append(("X-Ray", xray_source.fetch(client, [hex_id]).get(hex_id)))
+    return found
+
+
+def _print_comparison(comparison, left, right, as_json: bool) -> None:
+    from tracectl.waterfall import waterfall
+
+    if as_json:
+        click.echo(json.dumps(comparison.to_json()))
+        return
+    counts = Table(title=f"spans per service: {comparison.left} | {comparison.right}", title_justify="left")
+    for column in ("service", comparison.left, comparison.right):
+        counts.add_column(column)
+    for service, (x, y) in comparison.services.items():
+        counts.add_row(service, str(x), str(y), style="yellow" if x != y else None)
+    console.print(counts)
+    console.print(waterfall(left, title=f"{comparison.left}"))
+    console.print(waterfall(right, title=f"{comparison.right}"))
+    for d in comparison.differences:
+        mark = "[green]expected[/]  " if d.expected else "[bold red]UNEXPECTED[/]"
+        console.print(f"{mark} {d.span}: {d.what}", highlight=False)
+    colour = "red" if comparison.unexpected else "green"
+    console.print(f"[bold {colour}]verdict: {comparison.verdict}[/] ({comparison.matched} spans matched)")
+
+
+@main.command()
+@click.argument("trace_id")
+@click.option("--xray", is_flag=True, help="Read the trace from AWS X-Ray (boto3's region/profile/credentials).")
+@click.option("--region", envvar="AWS_REGION", default=None, help="X-Ray region (default: boto3's).")
+@click.option(
+    "--jaeger", envvar="TRACECTL_JAEGER_URL", default=None, help="Jaeger query base URL, e.g. http://127.0.0.1:16686."
+)
+@click.option("--jaeger-header", envvar="TRACECTL_JAEGER_HEADER", default=None, help="'Name: value' sent to Jaeger.")
+@click.option("--local", type=click.Path(dir_okay=False, path_type=Path), default=None, help="An OTLP JSON lines file.")
+@click.option("--json", "as_json", is_flag=True, help="The comparison as JSON.")
+def compare(
+    trace_id: str,
+    xray: bool,
+    region: str | None,
+    jaeger: str | None,
+    jaeger_header: str | None,
+    local: Path | None,
+    as_json: bool,
+) -> None:
+    """Compare TRACE_ID as two sources hold it.
+
+    Exit 0 when only expected differences remain (each explained), 1 when any is unexpected,
+    2 when the sources cannot be read or the trace is missing from one.
+    """
+    from tracectl.compare import compare as compare_traces
+    from tracectl.trace_model import SourceError
+
+    if sum((xray, jaeger is not None, local is not None)) != 2:
+        fail("compare needs exactly two sources: two of --xray, --jaeger URL, --local FILE")
+    hex_id = _hex_id(trace_id)
+    try:
+        sources = _fetch_sources(
+            hex_id, xray=xray, region=region, jaeger=jaeger, jaeger_header=jaeger_header, local=local
+        )
+    except SourceError as error:
+        fail(str(error))
+    for name, trace in sources:
+        if trace is None:
+            fail(f"trace {hex_id} not found in {name}")
+    (left_name, left), (right_name, right) = sources
+    comparison = compare_traces(left, right, left_name, right_name)
+    _print_comparison(comparison, left, right, as_json)
+    sys.exit(1 if comparison.unexpected else 0)
+
+
+@main.command()
+@click.option("--url", required=True, help="The deployed API's URL (the stack's ApiUrl output).")
+@click.option("-n", "requests_", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--compare", "then_compare", is_flag=True, help="Then compare each trace in X-Ray and Jaeger.")
+@click.option("--jaeger", envvar="TRACECTL_JAEGER_URL", default=None, help="Jaeger query base URL (with --compare).")
+@click.option("--jaeger-header", envvar="TRACECTL_JAEGER_HEADER", default=None)
+@click.option("--region", envvar="AWS_REGION", default=None)
+@click.option(
+    "--wait",
+    default=120,
+    show_default=True,
+    type=click.IntRange(1, 1800),
+    help="Seconds to wait for traces to arrive (with --compare).",
+)
+def traffic(
+    url: str,
+    requests_: int,
+    concurrency: int,
+    then_compare: bool,
+    jaeger: str | None,
+    jaeger_header: str | None,
+    region: str | None,
+    wait: int,
+) -> None:
+    """Send -n requests to a deployed API and print the trace id each answer carries."""
+    from rich.progress import Progress
+
+    from tracectl.traffic import drive
+
+    if then_compare and jaeger is None:
+        fail("--compare needs --jaeger URL (or TRACECTL_JAEGER_URL) besides X-Ray")
+    with Progress(console=err) as progress:
+        task = progress.add_task("requests", total=requests_)
+        result = drive(url, requests=requests_, concurrency=concurrency, on_done=lambda: progress.advance(task))
+    for trace_id in result.trace_ids:
+        click.echo(trace_id)
+    err.print(
+        f"sent {result.sent}, errors {result.errors}, statuses "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items())),
+        highlight=False,
+    )
+    if then_compare:
+        sys.exit(_compare_when_arrived(result.trace_ids, jaeger, jaeger_header, region, wait))
+    sys.exit(1 if result.errors else 0)
+
+
+def _compare_when_arrived(
+    trace_ids: list[str], jaeger: str | None, jaeger_header: str | None, region: str | None, wait: int
+) -> int:
+    from tracectl.compare import compare as compare_traces
+    from tracectl.trace_model import SourceError
+
+    deadline = time.monotonic() + wait
+    pending, worst = list(trace_ids), 0
+    while pending and time.monotonic() < deadline:
+        for trace_id in list(pending):
+            try:
+                sources = _fetch_sources(
+                    trace_id, xray=True, region=region, jaeger=jaeger, jaeger_header=jaeger_header, local=None
+                )
+            except SourceError as error:
+                fail(str(error))
+            if all(trace is not None for _, trace in sources):
+                (left_name, left), (right_name, right) = sources
+                comparison = compare_traces(left, right, left_name, right_name)
+                console.print(f"{trace_id}: {comparison.verdict}")
+                for d in comparison.unexpected:
+                    console.print(f"  UNEXPECTED {d.span}: {d.what}", highlight=False)
+                worst = max(worst, 1 if comparison.unexpected else 0)
+                pending.remove(trace_id)
+        if pending:
+            time.sleep(5)
+    for trace_id in pending:
+        err.print(f"{trace_id}: not in both backends after {wait} s")
+    return 2 if pending else worst
 
 
 if __name__ == "__main__":

@@ -171,7 +171,6 @@ class LocalAws:
         )
 
 
-
 def _boto_credentials() -> dict[str, str]:
     return {
         "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],

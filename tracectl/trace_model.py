@@ -1,4 +1,4 @@
-"""The normalised trace every source is read into: the demo's OTLP JSON lines today.
+"""The normalised trace every source is read into: OTLP JSON lines, Jaeger, X-Ray.
 
 A `Span` is backend-neutral: 32-hex ids, a kind in OTel's words, the service that emitted it,
 nanosecond times, an error flag and plain attribute values. `Trace` groups one trace's spans
@@ -13,6 +13,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+
+class SourceError(RuntimeError):
+    """A trace source could not be read (unreachable, denied, malformed answer). One line for the user."""
+
 
 KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 STATUS_ERROR = 2
@@ -33,6 +38,9 @@ class Span:
     attributes: dict[str, Any] = field(default_factory=dict)
     links: tuple[tuple[str, str], ...] = ()
     """(trace id, span id) of each linked span."""
+    aws_created: bool = False
+    """Made by an AWS service (Lambda's own segments, API Gateway, inferred resources), not from an
+    OTel span: exists only in X-Ray."""
 
     @property
     def duration_ms(self) -> float:
@@ -43,6 +51,8 @@ class Span:
 class Trace:
     trace_id: str
     spans: list[Span]
+    source: str = "otlp"
+    """Where it was read from: `otlp` (file or Jaeger) or `xray`; decides how names and attributes compare."""
 
     def roots(self) -> list[Span]:
         """Spans whose parent is absent from the trace (one, in a connected trace)."""
@@ -80,12 +90,13 @@ class Trace:
         return (max(s.end_ns for s in self.spans) - self.start_ns) / 1e6
 
     def to_json(self) -> dict[str, Any]:
-        return {"trace_id": self.trace_id, "spans": [asdict(s) for s in sorted(self.spans, key=lambda s: s.start_ns)]}
+        spans = [asdict(s) for s in sorted(self.spans, key=lambda s: s.start_ns)]
+        return {"trace_id": self.trace_id, "source": self.source, "spans": spans}
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> Trace:
         spans = [Span(**{**s, "links": tuple(tuple(link) for link in s.get("links", ()))}) for s in document["spans"]]
-        return cls(trace_id=document["trace_id"], spans=spans)
+        return cls(trace_id=document["trace_id"], spans=spans, source=document.get("source", "otlp"))
 
 
 def attribute_value(value: dict[str, Any]) -> Any:
