@@ -335,7 +335,9 @@ def test_deployed_both_stack_traces_match_in_xray_and_jaeger() -> None:
 
     url, jaeger_url = os.environ.get("TRACECTL_LIVE_API_URL"), os.environ.get("TRACECTL_JAEGER_URL")
     if not url or not jaeger_url:
-        pytest.skip("needs a stack deployed with -c exporter=both, AWS credentials, TRACECTL_LIVE_API_URL "
-                    "(the ApiUrl output) and TRACECTL_JAEGER_URL (its Jaeger query URL): none here")
+        pytest.skip(
+            "needs a stack deployed with -c exporter=both, AWS credentials, TRACECTL_LIVE_API_URL "
+            "(the ApiUrl output) and TRACECTL_JAEGER_URL (its Jaeger query URL): none here"
+        )
     result = CliRunner().invoke(main, ["traffic", "--url", url, "-n", "5", "--compare", "--jaeger", jaeger_url])
     assert result.exit_code == 0, result.output

@@ -7,8 +7,6 @@ delivered, THEN its spans say where it came from and continue the sender's trace
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -17,6 +15,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from tests.tracing_helpers import assert_recent_xray_trace_id, in_trace, one, parent_id
 from tracectl.lambda_context import LocalContext
 from tracectl.lambda_events import api_gateway_event
+from tracectl.local_run import ExternalEndpoint
 
 W3C_PARENT = "00-5f8a1b2c0af7651916cd43dd8448eb21-b7ad6b7169203331-01"
 
@@ -208,21 +207,10 @@ def test_a_bad_record_is_reported_for_retry_and_marked_on_its_span(handler, loca
 
 @pytest.fixture
 def external_endpoint():
-    """A local stand-in for the external HTTPS endpoint (no internet here)."""
-
-    class Ok(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    """The local stand-in for the external HTTPS endpoint that tracectl's runner uses (no internet here)."""
+    endpoint = ExternalEndpoint()
+    yield endpoint.url
+    endpoint.stop()
 
 
 def sns_event_for(path: str) -> dict:

@@ -183,6 +183,16 @@ def _listening(url: str) -> bool:
         return False
 
 
+trace_file_option = click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="OTLP JSON lines to read (what `tracectl demo --out` wrote).",
+)
+
+
 @main.group()
 def traces() -> None:
     """Read the traces a demo wrote (OTLP JSON lines)."""
@@ -201,7 +211,7 @@ def _load(file: Path) -> dict:
 
 
 @traces.command("list")
-@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_OUT, show_default=True)
+@trace_file_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per trace.")
 def list_traces(file: Path, as_json: bool) -> None:
     """One line per trace: id, root span, spans, services, duration, errors."""
@@ -238,19 +248,13 @@ def list_traces(file: Path, as_json: bool) -> None:
 
 @traces.command("show")
 @click.argument("trace_id")
-@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_OUT, show_default=True)
+@trace_file_option
 @click.option("--json", "as_json", is_flag=True, help="The normalised trace as JSON.")
 def show_trace(trace_id: str, file: Path, as_json: bool) -> None:
     """Show TRACE_ID (32 hex, X-Ray `1-…-…`, or a unique prefix) as a waterfall."""
-    from functions.tracing.ids import from_xray_id
     from tracectl.waterfall import waterfall
 
-    wanted = trace_id.lower()
-    if wanted.startswith("1-"):
-        try:
-            wanted = from_xray_id(wanted)
-        except ValueError as error:
-            fail(str(error))
+    wanted = _hex_id(trace_id) if trace_id.startswith("1-") else trace_id.lower()
     loaded = _load(file)
     matches = [t for tid, t in loaded.items() if tid.startswith(wanted)]
     if len(matches) != 1:

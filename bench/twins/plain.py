@@ -1,19 +1,5 @@
 """Uninstrumented twin (also the one ADOT-style auto-instrumentation wraps)."""
 
-import os
+from bench.twins import handle as handler
 
-import boto3
-
-dynamodb = boto3.client("dynamodb")
-sns = boto3.client("sns")
-
-
-def handler(event, context):
-    dynamodb.update_item(
-        TableName=os.environ["TABLE_NAME"],
-        Key={"path": {"S": event["path"]}},
-        UpdateExpression="ADD hits :one",
-        ExpressionAttributeValues={":one": {"N": "1"}},
-    )
-    sns.publish(TopicArn=os.environ["TOPIC_ARN"], Message=event["path"])
-    return {"statusCode": 200}
+__all__ = ["handler"]
