@@ -287,6 +287,10 @@ def test_compare_usage_and_source_errors_exit_2(tmp_path, jaeger) -> None:
     assert missing.exit_code == 2 and "not found in Jaeger" in missing.output
     down = CliRunner().invoke(main, ["compare", TRACE, "--local", local, "--jaeger", "http://127.0.0.1:9"])
     assert down.exit_code == 2 and "unreachable" in down.output
+    bad_header = CliRunner().invoke(
+        main, ["compare", TRACE, "--local", local, "--jaeger", empty.url, "--jaeger-header", "Bearer abc"]
+    )
+    assert bad_header.exit_code == 2 and "is not 'Name: value'" in bad_header.output
 
 
 # --- traffic -----------------------------------------------------------------------------------

@@ -106,6 +106,7 @@ def demo(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from infra import topology
     from tracectl import service_map
     from tracectl.local_run import LocalRun, WorkerError
     from tracectl.otlp_receiver import OtlpReceiver
@@ -119,7 +120,7 @@ def demo(
     out.write_text("")
     forward = jaeger_otlp if exporter == "jaeger" else None
     with OtlpReceiver(out, forward_to=forward) as sink:
-        console.print(f"starting the local AWS emulator and {7} function workers…")
+        console.print(f"starting the local AWS emulator and {len(topology.FUNCTIONS)} function workers…")
         try:
             with LocalRun(otlp_endpoint=sink.endpoint, work_dir=out.parent, fault_rate=fault_rate, seed=seed) as run:
                 with Progress(
@@ -313,7 +314,12 @@ def _fetch_sources(
     if local is not None:
         found.append((f"local {local}", _load(local).get(hex_id)))
     if jaeger is not None:
-        headers = dict([tuple(part.strip() for part in jaeger_header.split(":", 1))]) if jaeger_header else {}
+        headers = {}
+        if jaeger_header:
+            name, separator, value = jaeger_header.partition(":")
+            if not separator or not name.strip():
+                fail(f"--jaeger-header {jaeger_header!r} is not 'Name: value'")
+            headers[name.strip()] = value.strip()
         found.append((f"Jaeger {jaeger}", jaeger_source.JaegerSource(jaeger, headers=headers).fetch(hex_id)))
     if xray:
         import boto3

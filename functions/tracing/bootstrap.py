@@ -23,6 +23,7 @@ from functions.tracing.sqs_injection import inject_sqs_trace_context
 _logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
+_timeout_s = 0.0
 
 # Seconds the OTLP exporter may take per request, unless OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT says.
 # In Lambda the collector answers on localhost; this bounds how long a broken pipeline can hold
@@ -30,7 +31,7 @@ _provider: TracerProvider | None = None
 DEFAULT_EXPORT_TIMEOUT_S = 2.0
 
 
-def export_timeout_s() -> float:
+def _export_timeout_from_env() -> float:
     for name in ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"):
         try:
             return float(os.environ[name])
@@ -40,17 +41,25 @@ def export_timeout_s() -> float:
 
 
 def setup(exporter: SpanExporter | None = None) -> TracerProvider:
-    """Build (once) and return the provider. `exporter` replaces OTLP/HTTP, e.g. in tests."""
-    global _provider
+    """Build (once) and return the provider. `exporter` replaces OTLP/HTTP, e.g. in tests.
+
+    Never raises: if tracing cannot be set up, the handler still imports and runs, untraced.
+    """
+    global _provider, _timeout_s
     with _lock:
         if _provider is not None:
             return _provider
-        provider = TracerProvider(resource=_resource(), id_generator=AwsXRayIdGenerator())
-        if exporter is None:
-            exporter = _otlp_exporter()
-        provider.add_span_processor(BatchSpanProcessor(exporter, export_timeout_millis=export_timeout_s() * 1000))
-        trace.set_tracer_provider(provider)
-        _instrument(provider)
+        _timeout_s = _export_timeout_from_env()
+        try:
+            provider = TracerProvider(resource=_resource(), id_generator=AwsXRayIdGenerator())
+            provider.add_span_processor(
+                BatchSpanProcessor(exporter or _otlp_exporter(), export_timeout_millis=_timeout_s * 1000)
+            )
+            trace.set_tracer_provider(provider)
+            _instrument(provider)
+        except Exception:  # telemetry never breaks the handler: log and go on
+            _logger.exception("tracing: setup failed; the function runs untraced")
+            provider = TracerProvider()
         _provider = provider
         return provider
 
@@ -63,9 +72,9 @@ def _otlp_exporter() -> SpanExporter:
         # transport imports `requests` too (~35 ms of cold start, measured in bench/).
         from opentelemetry.exporter.http.transport._urllib3 import Urllib3HTTPTransport
 
-        return OTLPSpanExporter(timeout=export_timeout_s(), _transport=Urllib3HTTPTransport())
+        return OTLPSpanExporter(timeout=_timeout_s, _transport=Urllib3HTTPTransport())
     except (ImportError, TypeError):  # the transport API is young: fall back to the default
-        return OTLPSpanExporter(timeout=export_timeout_s())
+        return OTLPSpanExporter(timeout=_timeout_s)
 
 
 def flush() -> None:
@@ -73,8 +82,8 @@ def flush() -> None:
     if _provider is None:
         return
     try:
-        if not _provider.force_flush(timeout_millis=int(export_timeout_s() * 1000)):
-            _logger.warning("tracing: flush did not finish within %.1f s; spans may be lost", export_timeout_s())
+        if not _provider.force_flush(timeout_millis=int(_timeout_s * 1000)):
+            _logger.warning("tracing: flush did not finish within %.1f s; spans may be lost", _timeout_s)
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.exception("tracing: flush failed")
 

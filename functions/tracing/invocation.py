@@ -62,10 +62,11 @@ def traced(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: LambdaContext) -> Any:
-        span = _start_invocation_span(event, context)
+        cold_start = _take_cold_start()
+        span = _start_invocation_span(event, context, cold_start)
         if span is None:
             return handler(event, context)
-        token = current_invocation.set((getattr(context, "aws_request_id", None), _cold_start_flag(span)))
+        token = current_invocation.set((getattr(context, "aws_request_id", None), cold_start))
         try:
             with trace.use_span(span, end_on_exit=True, record_exception=True, set_status_on_exception=True):
                 result = handler(event, context)
@@ -100,12 +101,14 @@ def current_trace_ids() -> tuple[str, str] | None:
     return f"{span_context.trace_id:032x}", to_xray_id(span_context.trace_id)
 
 
-def _cold_start_flag(span: Span) -> bool:
-    return bool(getattr(span, "attributes", {}).get("faas.coldstart", False))
-
-
-def _start_invocation_span(event: Any, context: Any) -> Span | None:
+def _take_cold_start() -> bool:
+    """True for this execution environment's first invocation only."""
     global _cold_start
+    cold_start, _cold_start = _cold_start, False
+    return cold_start
+
+
+def _start_invocation_span(event: Any, context: Any, cold_start: bool) -> Span | None:
     try:
         trigger = events.trigger_of(event)
         name, kind, parent, links, attributes = _describe(trigger, event)
@@ -113,14 +116,13 @@ def _start_invocation_span(event: Any, context: Any) -> Span | None:
         attributes.update(
             {
                 "faas.trigger": _FAAS_TRIGGER[trigger],
-                "faas.coldstart": _cold_start,
+                "faas.coldstart": cold_start,
                 "faas.invocation_id": str(getattr(context, "aws_request_id", "")),
             }
         )
         if isinstance(arn, str) and arn.count(":") >= 6:
             attributes["cloud.resource_id"] = arn
             attributes["cloud.account.id"] = arn.split(":")[4]
-        _cold_start = False
         return _tracer.start_span(name, context=parent, kind=kind, links=links, attributes=attributes)
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: could not start the invocation span", exc_info=True)
