@@ -39,7 +39,12 @@ def main(spec_path: str, out_path: str) -> None:
             result, error = None, f"{type(exc).__name__}: {exc}"
         calls.append({"result": result, "error": error, "seconds": time.perf_counter() - started})
     spans = [
-        {"name": s.name, "attributes": dict(s.attributes), "trace_id": f"{s.context.trace_id:032x}"}
+        {
+            "name": s.name,
+            "attributes": dict(s.attributes),
+            "trace_id": f"{s.context.trace_id:032x}",
+            "parent_id": f"{s.parent.span_id:016x}" if s.parent else None,
+        }
         for s in (memory.get_finished_spans() if memory else [])
     ]
     Path(out_path).write_text(json.dumps({"calls": calls, "spans": spans}, default=list))

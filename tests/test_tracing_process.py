@@ -118,3 +118,45 @@ def test_a_dead_endpoint_neither_fails_nor_hangs_any_handler(tmp_path, local_aws
     assert results["sqs_subscriber"]["result"] == {"batchItemFailures": []}
     assert results["sns"]["result"] == {"published": 1}
     assert results["sns_subscriber"]["result"] == {"received": 1}
+
+
+LAMBDA_SEGMENT = "Root=1-6b000000-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=bbbbbbbbbbbbbbbb;Sampled=1"
+
+
+def record_with_xray_header() -> dict:
+    event = sqs_event("/xray")
+    event["Records"][0]["attributes"]["AWSTraceHeader"] = (
+        "Root=1-6b000001-cccccccccccccccccccccccc;Parent=dddddddddddddddd;Sampled=1"
+    )
+    return event
+
+
+def test_xray_lambda_propagator_parents_api_spans_on_lambdas_segment_but_messages_win(tmp_path, local_aws) -> None:
+    # GIVEN the xray/both profile (Active tracing): Lambda sets _X_AMZN_TRACE_ID per invocation
+    calls = [
+        {"handler": "ingest", "event": api_gateway_event("GET", "/active")},
+        {"handler": "sqs_subscriber", "event": record_with_xray_header()},
+    ]
+    env = {"OTEL_PROPAGATORS": "tracecontext,baggage,xray-lambda", "_X_AMZN_TRACE_ID": LAMBDA_SEGMENT}
+    spans = run(tmp_path, local_aws, calls, exporter="memory", extra_env=env)["spans"]
+    by_trigger = {s["attributes"]["faas.trigger"]: s for s in spans if "faas.trigger" in s["attributes"]}
+    # THEN the API invocation continues Lambda's segment (one trace in X-Ray)...
+    assert by_trigger["http"]["trace_id"] == "6b000000aaaaaaaaaaaaaaaaaaaaaaaa"
+    assert by_trigger["http"]["parent_id"] == "bbbbbbbbbbbbbbbb"
+    # ...while an SQS record's own context beats Lambda's (which for SQS starts a new trace)
+    assert by_trigger["pubsub"]["trace_id"] == "6b000001cccccccccccccccccccccccc"
+    assert by_trigger["pubsub"]["parent_id"] == "dddddddddddddddd"
+
+
+def test_jaeger_profile_ignores_lambdas_env_segment(tmp_path, local_aws) -> None:
+    # GIVEN the jaeger profile: the `xray` propagator, Lambda tracing PassThrough (Sampled=0)
+    calls = [{"handler": "ingest", "event": api_gateway_event("GET", "/passthrough")}]
+    env = {"OTEL_PROPAGATORS": "tracecontext,baggage,xray", "_X_AMZN_TRACE_ID": LAMBDA_SEGMENT.replace("=1", "=0")}
+    [server] = [
+        s
+        for s in run(tmp_path, local_aws, calls, exporter="memory", extra_env=env)["spans"]
+        if s["attributes"].get("faas.trigger") == "http"
+    ]
+    # THEN the API span is a root of its own, sampled, and never an orphan of an unsent segment
+    assert server["parent_id"] is None
+    assert server["trace_id"] != "6b000000aaaaaaaaaaaaaaaaaaaaaaaa"
