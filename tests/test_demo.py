@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from infra import topology
+from tests.conftest import ROOT
 from tracectl.cli import main
 from tracectl.service_map import resource_of
 from tracectl.trace_model import Trace, load_jsonl
@@ -18,15 +22,23 @@ from tracectl.trace_model import Trace, load_jsonl
 REQUESTS = 5
 
 
+@dataclass
+class Run:
+    exit_code: int
+    output: str
+
+
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path, Path]:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path, Path]:
+    # A process of its own, as a user runs it: moto keeps its state per process, and the
+    # in-process tests have an emulator of their own.
     out_dir = tmp_path_factory.mktemp("demo")
     out, picture = out_dir / "traces.jsonl", out_dir / "map.svg"
-    result = CliRunner().invoke(
-        main,
-        ["demo", "-n", str(REQUESTS), "--seed", "7", "--fault-rate", "0.5", "--out", str(out), "--map", str(picture)],
-        catch_exceptions=False,
+    args = ["demo", "-n", str(REQUESTS), "--seed", "7", "--fault-rate", "0.5", "--out", str(out), "--map", str(picture)]
+    completed = subprocess.run(
+        [sys.executable, "-m", "tracectl.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
+    result = Run(completed.returncode, completed.stdout + completed.stderr)
     assert result.exit_code == 0, result.output
     return result, out, picture
 
