@@ -345,3 +345,37 @@ def test_deployed_both_stack_traces_match_in_xray_and_jaeger() -> None:
         )
     result = CliRunner().invoke(main, ["traffic", "--url", url, "-n", "5", "--compare", "--jaeger", jaeger_url])
     assert result.exit_code == 0, result.output
+
+
+def recent_segments(trace_id: str) -> list[dict]:
+    """The fixture's documents, moved to now and to another trace id."""
+    import time as clock
+
+    docs = segments()
+    shift = clock.time() - 1 - min(d["start_time"] for d in docs)
+    for d in docs:
+        d["trace_id"] = to_xray_id(trace_id)
+        d["start_time"] += shift
+        d["end_time"] += shift
+        for sub in d.get("subsegments", []):
+            sub["start_time"] += shift
+            sub["end_time"] += shift
+    return docs
+
+
+def test_xray_summaries_list_recent_traces(local_aws) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tracectl.xray_source import summaries
+
+    xray = local_aws.client("xray")
+    wanted = {f"6b03{i:028x}" for i in range(3)}
+    for trace_id in wanted:
+        xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in recent_segments(trace_id)])
+    now = datetime.now(UTC)
+    found = {s.trace_id: s for s in summaries(xray, now - timedelta(minutes=5), now + timedelta(minutes=1))}
+    assert wanted <= set(found)
+    assert all(found[t].error for t in wanted)  # the http segment faulted
+    result = CliRunner().invoke(main, ["traces", "list", "--xray", "--minutes", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert wanted <= {json.loads(line)["trace_id"] for line in result.output.splitlines()}

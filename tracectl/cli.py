@@ -213,9 +213,24 @@ def _load(file: Path) -> dict:
 
 @traces.command("list")
 @trace_file_option
+@click.option("--xray", is_flag=True, help="List what X-Ray recorded instead (GetTraceSummaries).")
+@click.option(
+    "--minutes",
+    default=15,
+    show_default=True,
+    type=click.IntRange(1, 24 * 60),
+    help="With --xray: how far back to look.",
+)
+@click.option("--filter", "filter_expression", default=None, help="With --xray: an X-Ray filter expression.")
+@click.option("--region", envvar="AWS_REGION", default=None, help="With --xray: the region (default: boto3's).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per trace.")
-def list_traces(file: Path, as_json: bool) -> None:
+def list_traces(
+    file: Path, xray: bool, minutes: int, filter_expression: str | None, region: str | None, as_json: bool
+) -> None:
     """One line per trace: id, root span, spans, services, duration, errors."""
+    if xray:
+        _list_xray(minutes, filter_expression, region, as_json)
+        return
     loaded = _load(file)
     if as_json:
         for t in loaded.values():
@@ -245,6 +260,34 @@ def list_traces(file: Path, as_json: bool) -> None:
             "yes" if t.has_error else "",
         )
     console.print(table)
+
+
+def _list_xray(minutes: int, filter_expression: str | None, region: str | None, as_json: bool) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tracectl import xray_source
+    from tracectl.trace_model import SourceError
+
+    end = datetime.now(UTC)
+    try:
+        found = xray_source.summaries(
+            _xray_client(region), end - timedelta(minutes=minutes), end, filter_expression=filter_expression
+        )
+    except SourceError as error:
+        fail(str(error))
+    for summary in found:
+        if as_json:
+            click.echo(
+                json.dumps({"trace_id": summary.trace_id, "duration_s": summary.duration_s, "error": summary.error})
+            )
+        else:
+            click.echo(f"{summary.trace_id}  {summary.duration_s:8.3f} s  {'error' if summary.error else ''}")
+
+
+def _xray_client(region: str | None):
+    import boto3
+
+    return boto3.client("xray", region_name=region) if region else boto3.client("xray")
 
 
 @traces.command("show")
@@ -322,10 +365,7 @@ def _fetch_sources(
             headers[name.strip()] = value.strip()
         found.append((f"Jaeger {jaeger}", jaeger_source.JaegerSource(jaeger, headers=headers).fetch(hex_id)))
     if xray:
-        import boto3
-
-        client = boto3.client("xray", region_name=region) if region else boto3.client("xray")
-        found.append(("X-Ray", xray_source.fetch(client, [hex_id]).get(hex_id)))
+        found.append(("X-Ray", xray_source.fetch(_xray_client(region), [hex_id]).get(hex_id)))
     return found
 
 

@@ -11,6 +11,10 @@ profile, credentials and `AWS_ENDPOINT_URL` as it always does.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from functions.tracing.ids import from_xray_id, to_xray_id
@@ -21,13 +25,11 @@ BATCH = 5  # BatchGetTraces takes up to 5 ids per call
 
 def fetch(client: Any, trace_ids: list[str]) -> dict[str, Trace]:
     """{32-hex id: Trace} for the ids X-Ray has; ids it does not have (yet) are left out."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     found: dict[str, Trace] = {}
     for start in range(0, len(trace_ids), BATCH):
         ids = [to_xray_id(t) for t in trace_ids[start : start + BATCH]]
         token = None
-        try:
+        with _as_source_error():
             while True:
                 page = client.batch_get_traces(TraceIds=ids, **({"NextToken": token} if token else {}))
                 for trace in page.get("Traces", []):
@@ -39,12 +41,48 @@ def fetch(client: Any, trace_ids: list[str]) -> dict[str, Trace]:
                 token = page.get("NextToken")
                 if not token:
                     break
-        except ClientError as error:
-            detail = error.response["Error"]
-            raise SourceError(f"X-Ray: {detail.get('Code')}: {detail.get('Message')}") from None
-        except BotoCoreError as error:
-            raise SourceError(f"X-Ray: {error}") from None
     return found
+
+
+@dataclass(frozen=True)
+class TraceSummary:
+    trace_id: str
+    duration_s: float
+    error: bool
+    """Any segment had an error, fault or throttle."""
+
+
+def summaries(
+    client: Any, start: datetime, end: datetime, *, filter_expression: str | None = None
+) -> list[TraceSummary]:
+    """Every trace X-Ray recorded between `start` and `end` (GetTraceSummaries, all pages)."""
+    found: list[TraceSummary] = []
+    request: dict[str, Any] = {"StartTime": start, "EndTime": end}
+    if filter_expression:
+        request["FilterExpression"] = filter_expression
+    with _as_source_error():
+        while True:
+            page = client.get_trace_summaries(**request)
+            for summary in page.get("TraceSummaries", []):
+                error = any(summary.get(flag) for flag in ("HasError", "HasFault", "HasThrottle"))
+                found.append(TraceSummary(from_xray_id(summary["Id"]), float(summary.get("Duration", 0)), error))
+            if not page.get("NextToken"):
+                return found
+            request["NextToken"] = page["NextToken"]
+
+
+@contextmanager
+def _as_source_error() -> Iterator[None]:
+    """boto3's errors (denied, throttled, unreachable, no credentials) as one-line SourceErrors."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        detail = error.response["Error"]
+        raise SourceError(f"X-Ray: {detail.get('Code')}: {detail.get('Message')}") from None
+    except BotoCoreError as error:
+        raise SourceError(f"X-Ray: {error}") from None
 
 
 def from_segments(documents: list[dict[str, Any]]) -> Trace:
