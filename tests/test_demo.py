@@ -111,7 +111,19 @@ def test_what_the_user_sees(demo_run) -> None:
         assert node in result.output
     svg = picture.read_text()
     assert svg.startswith("<?xml") and "<svg" in svg
-    assert (out.parent / "logs" / "ingest.log").read_text().count('"message": "published"') == REQUESTS
+    lines = [
+        json.loads(line)
+        for line in (out.parent / "logs" / "ingest.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    published = [line for line in lines if line["message"] == "published"]
+    assert len(published) == REQUESTS
+    # logs join traces: both id forms, the request id, cold start on the first invocation only
+    assert {line["trace_id"] for line in published} == set(load_jsonl(out))
+    assert all(line["xray_trace_id"] == f"1-{line['trace_id'][:8]}-{line['trace_id'][8:]}" for line in published)
+    assert [line["cold_start"] for line in published] == [True] + [False] * (REQUESTS - 1)
+    assert len({line["request_id"] for line in published}) == REQUESTS
+    assert {line["function_name"] for line in published} == {"ingest"}
 
 
 def test_traces_show_json_round_trips_the_file(traces, demo_run) -> None:
