@@ -9,6 +9,7 @@ import json
 import socket
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -164,7 +165,10 @@ def demo(
 def _summary(requests_: int, traces: dict, stats, dead: dict[str, int], seconds: float) -> None:
     table = Table(title="summary", title_justify="left", show_header=False)
     spans = sum(len(t.spans) for t in traces.values())
-    table.add_row("requests", str(requests_))
+    statuses = Counter(str(r.get("statusCode")) for r in stats.responses)
+    table.add_row(
+        "requests", f"{requests_} (API answers: {', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))})"
+    )
     table.add_row("traces", str(len(traces)))
     table.add_row("spans", str(spans))
     table.add_row("traces with errors", str(sum(t.has_error for t in traces.values())))

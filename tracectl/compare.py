@@ -97,10 +97,9 @@ def _differences(x: Span, y: Span, left: Trace, right: Trace, left_name: str, ri
         side = left_name if x.error else right_name
         message = (x if x.error else y).status_message
         found.append(Difference(False, label, f"error only in {side}" + (f": {message}" if message else "")))
-    xray_side = x if left.source == "xray" else (y if right.source == "xray" else None)
-    otel_side = y if xray_side is x else x
-    if xray_side is not None and left.source != right.source:
-        found.extend(_annotation_differences(xray_side, otel_side, label))
+    if left.source != right.source:  # X-Ray against an OTel source
+        xray_span, otel_span = (x, y) if left.source == "xray" else (y, x)
+        found.extend(_annotation_differences(xray_span, otel_span, label))
         if x.name != y.name:
             found.append(
                 Difference(

@@ -9,7 +9,6 @@ it, exactly what Lambda would receive as `Records[].Sns`).
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 
 import boto3
@@ -177,8 +176,3 @@ def _boto_credentials() -> dict[str, str]:
         "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         "aws_session_token": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
     }
-
-
-def point_boto3_here(local: LocalAws) -> None:
-    """Set this process's env so boto3 clients created from now on talk to `local`."""
-    os.environ.update(local.environment())
