@@ -27,6 +27,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tracectl.local_aws import LocalAws
+from tracectl.trace_model import load_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"
@@ -107,12 +108,8 @@ def otlp_sink(out_file: Path) -> Iterator[_Sink]:
 
 
 def spans_in(out_file: Path) -> int:
-    """How many spans the sink received (each line is one OTLP JSON export request)."""
-    count = 0
-    for line in out_file.read_text().splitlines() if out_file.exists() else []:
-        for resource_spans in json.loads(line).get("resourceSpans", []):
-            count += sum(len(scope.get("spans", [])) for scope in resource_spans.get("scopeSpans", []))
-    return count
+    """How many spans the sink received."""
+    return sum(len(t.spans) for t in load_jsonl(out_file).values()) if out_file.exists() else 0
 
 
 def run_once(command: list[str], env: dict[str, str], warm: int) -> dict:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from functions.tracing import events
+
 MAX_PATH_LENGTH = 1024
 
 
@@ -28,10 +30,9 @@ def decode(body: Any) -> str | None:
 
 def sns_paths(event: Any) -> list[str]:
     """Paths from every SNS record in an SNS → Lambda event."""
-    records = event.get("Records") if isinstance(event, dict) else None
     paths = []
-    for record in records if isinstance(records, list) else []:
-        sns = record.get("Sns") if isinstance(record, dict) else None
+    for record in events.records(event):
+        sns = record.get("Sns")
         path = decode(sns.get("Message")) if isinstance(sns, dict) else None
         if path is not None:
             paths.append(path)

@@ -11,7 +11,6 @@ import base64
 import gzip
 import json
 import threading
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -47,16 +46,12 @@ def _hex_ids(item: dict[str, Any]) -> None:
 class OtlpReceiver:
     """Use as a context manager: `with OtlpReceiver(path) as r: ... r.endpoint`. Stops on exit."""
 
-    def __init__(
-        self, out_file: Path, on_spans: Callable[[int], None] | None = None, forward_to: str | None = None
-    ) -> None:
+    def __init__(self, out_file: Path, forward_to: str | None = None) -> None:
         """`forward_to`: another OTLP/HTTP base URL (e.g. Jaeger's) that gets every request too."""
         self.out_file = out_file
-        self.span_count = 0
         self.forward_failures = 0
         self._forward_to = forward_to.rstrip("/") + "/v1/traces" if forward_to else None
         self._http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1.0, read=5.0), retries=False)
-        self._on_spans = on_spans
         self._lock = threading.Lock()
         receiver = self
 
@@ -123,11 +118,7 @@ class OtlpReceiver:
                 self.forward_failures += 1
 
     def _write(self, request: ExportTraceServiceRequest) -> None:
-        count = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         line = json.dumps(to_otlp_json(request), separators=(",", ":"))
         with self._lock:
             with self.out_file.open("a") as f:
                 f.write(line + "\n")
-            self.span_count += count
-        if self._on_spans is not None:
-            self._on_spans(count)
