@@ -171,7 +171,7 @@ def main() -> None:
     results["spans_received_by_local_otlp"] = spans_received
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(console, results)
-    console.print(f"wrote {args.out.relative_to(ROOT)}")
+    console.print(f"wrote {args.out}")
 
 
 def summarise(samples: dict[str, list[dict]], args: argparse.Namespace) -> dict:
