@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 EXPORTER ?= xray
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup test demo synth bench lint clean
+# The real pipeline (collector + Jaeger built from their Go modules) joins `make test` wherever Go is.
+HAVE_GO := $(shell command -v go 2>/dev/null)
+
+.PHONY: setup tools test demo e2e stack synth bench lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -21,13 +24,24 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-test: setup
+# Builds .tools/bin/{otelcol-lambda,jaeger} once; cached outside the repo by the hash of the pins.
+tools: setup
+	$(PY) -m tracectl.tools
+
+test: setup $(if $(HAVE_GO),tools)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup
 	$(VENV)/bin/tracectl demo
+
+# The demo through the real pipeline: collector running collector/both.yaml, Jaeger, X-Ray on moto.
+e2e: setup tools
+	$(VENV)/bin/tracectl demo --stack
+
+stack: setup tools
+	$(VENV)/bin/tracectl stack --exporter $(EXPORTER)
 
 synth: setup
 	npx cdk synth -c exporter=$(EXPORTER) $(if $(JAEGER_ENDPOINT),-c jaegerEndpoint=$(JAEGER_ENDPOINT))
@@ -41,4 +55,4 @@ lint: setup
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf cdk.out .tracectl .pytest_cache
+	rm -rf cdk.out .tracectl .pytest_cache .tools

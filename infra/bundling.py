@@ -62,8 +62,9 @@ class PipBundler:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"bundling failed: pip could not install the lambda deps:\n{result.stderr}")
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-        for folder in ("functions", "collector"):
+        # collector/local/ holds the local pipeline's files (builder manifest, Jaeger's config): not shipped.
+        for folder, left_out in (("functions", ()), ("collector", ("local",))):
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *left_out)
             shutil.copytree(ROOT / folder, out / folder, ignore=ignore, dirs_exist_ok=True)
         return True
 
@@ -72,7 +73,14 @@ def function_code(architecture: str) -> lambda_.Code:
     """The asset every function of the app runs from; handlers are `functions.<name>.handler.handler`."""
     return lambda_.Code.from_asset(
         str(ROOT),
-        exclude=["*", *(f"!{p}" for p in _SHIPPED), "!functions/**", "!collector/**", "**/__pycache__"],
+        exclude=[
+            "*",
+            *(f"!{p}" for p in _SHIPPED),
+            "!functions/**",
+            "!collector/**",
+            "collector/local",
+            "**/__pycache__",
+        ],
         bundling=BundlingOptions(
             image=RUNTIME.bundling_image,
             local=PipBundler(architecture),

@@ -59,6 +59,7 @@ def test_the_bundle_ships_handlers_collector_configs_and_only_the_http_exporter(
     [asset] = [p for p in cdk_out.glob("asset.*") if p.is_dir()]
     assert (asset / "functions" / "ingest" / "handler.py").is_file()
     assert sorted(p.name for p in (asset / "collector").glob("*.yaml")) == ["both.yaml", "jaeger.yaml", "xray.yaml"]
+    assert not (asset / "collector" / "local").exists()  # the local pipeline's files stay home
     assert (asset / "opentelemetry" / "exporter" / "otlp" / "proto" / "http").is_dir()
     assert not (asset / "grpc").exists()
     assert not (asset / "opentelemetry" / "exporter" / "otlp" / "proto" / "grpc").exists()
