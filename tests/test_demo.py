@@ -160,7 +160,7 @@ def test_the_jaeger_sink_with_nothing_listening_fails_fast_with_the_fix() -> Non
 def test_demo_traces_reach_docker_compose_jaeger(tmp_path) -> None:
     import urllib3
 
-    from tracectl.cli import _listening
+    from tracectl.commands.demo import listening as _listening
 
     if not _listening("http://127.0.0.1:4318"):
         pytest.skip("needs `docker compose up -d` (Jaeger + collector on 127.0.0.1:4318/16686): no Docker engine here")

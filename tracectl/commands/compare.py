@@ -1,0 +1,137 @@
+"""`tracectl compare`: one trace as two sources hold it (X-Ray, Jaeger, a local file)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from tracectl.commands.ids import hex_id
+from tracectl.commands.output import console, err, fail
+from tracectl.commands.traces import load, xray_client
+
+
+def fetch_sources(
+    trace_id: str, *, xray: bool, region: str | None, jaeger: str | None, jaeger_header: str | None, local: Path | None
+) -> list[tuple[str, object]]:
+    """[(source name, Trace or None)] for each source asked for; SourceError if one cannot be read."""
+    from tracectl import jaeger_source, xray_source
+
+    found: list[tuple[str, object]] = []
+    if local is not None:
+        found.append((f"local {local}", load(local).get(trace_id)))
+    if jaeger is not None:
+        headers = {}
+        if jaeger_header:
+            name, separator, value = jaeger_header.partition(":")
+            if not separator or not name.strip():
+                fail(f"--jaeger-header {jaeger_header!r} is not 'Name: value'")
+            headers[name.strip()] = value.strip()
+        found.append((f"Jaeger {jaeger}", jaeger_source.JaegerSource(jaeger, headers=headers).fetch(trace_id)))
+    if xray:
+        found.append(("X-Ray", xray_source.fetch(xray_client(region), [trace_id]).get(trace_id)))
+    return found
+
+
+def print_comparison(comparison, left, right, as_json: bool) -> None:
+    from tracectl.waterfall import waterfall
+
+    if as_json:
+        click.echo(json.dumps(comparison.to_json()))
+        return
+    counts = Table(title=f"spans per service: {comparison.left} | {comparison.right}", title_justify="left")
+    for column in ("service", comparison.left, comparison.right):
+        counts.add_column(column)
+    for service, (x, y) in comparison.services.items():
+        counts.add_row(service, str(x), str(y), style="yellow" if x != y else None)
+    console.print(counts)
+    console.print(waterfall(left, title=f"{comparison.left}"))
+    console.print(waterfall(right, title=f"{comparison.right}"))
+    for d in comparison.differences:
+        mark = "[green]expected[/]  " if d.expected else "[bold red]UNEXPECTED[/]"
+        console.print(f"{mark} {escape(d.span)}: {escape(d.what)}", highlight=False)
+    colour = "red" if comparison.unexpected else "green"
+    console.print(f"[bold {colour}]verdict: {comparison.verdict}[/] ({comparison.matched} spans matched)")
+
+
+@click.command()
+@click.argument("trace_id")
+@click.option("--xray", is_flag=True, help="Read the trace from AWS X-Ray (boto3's region/profile/credentials).")
+@click.option("--region", envvar="AWS_REGION", default=None, help="X-Ray region (default: boto3's).")
+@click.option(
+    "--jaeger", envvar="TRACECTL_JAEGER_URL", default=None, help="Jaeger query base URL, e.g. http://127.0.0.1:16686."
+)
+@click.option("--jaeger-header", envvar="TRACECTL_JAEGER_HEADER", default=None, help="'Name: value' sent to Jaeger.")
+@click.option("--local", type=click.Path(dir_okay=False, path_type=Path), default=None, help="An OTLP JSON lines file.")
+@click.option("--json", "as_json", is_flag=True, help="The comparison as JSON.")
+def compare(
+    trace_id: str,
+    xray: bool,
+    region: str | None,
+    jaeger: str | None,
+    jaeger_header: str | None,
+    local: Path | None,
+    as_json: bool,
+) -> None:
+    """Compare TRACE_ID as two sources hold it.
+
+    Exit 0 when only expected differences remain (each explained), 1 when any is unexpected,
+    2 when the sources cannot be read or the trace is missing from one. X-Ray is read with
+    boto3's usual settings: against `tracectl stack`, export AWS_ENDPOINT_URL=<its aws_endpoint>.
+    """
+    from tracectl.compare import compare as compare_traces
+    from tracectl.trace_model import SourceError
+
+    if sum((xray, jaeger is not None, local is not None)) != 2:
+        fail("compare needs exactly two sources: two of --xray, --jaeger URL, --local FILE")
+    wanted = hex_id(trace_id)
+    try:
+        sources = fetch_sources(
+            wanted, xray=xray, region=region, jaeger=jaeger, jaeger_header=jaeger_header, local=local
+        )
+    except SourceError as error:
+        fail(str(error))
+    for name, trace in sources:
+        if trace is None:
+            fail(f"trace {wanted} not found in {name}")
+    (left_name, left), (right_name, right) = sources
+    comparison = compare_traces(left, right, left_name, right_name)
+    print_comparison(comparison, left, right, as_json)
+    sys.exit(1 if comparison.unexpected else 0)
+
+
+def compare_when_arrived(
+    trace_ids: list[str], jaeger: str | None, jaeger_header: str | None, region: str | None, wait: int
+) -> int:
+    """Compare each trace in X-Ray and Jaeger once both have it. 0 all clean, 1 a difference, 2 missing."""
+    from tracectl.compare import compare as compare_traces
+    from tracectl.trace_model import SourceError
+
+    deadline = time.monotonic() + wait
+    pending, worst = list(trace_ids), 0
+    while pending and time.monotonic() < deadline:
+        for trace_id in list(pending):
+            try:
+                sources = fetch_sources(
+                    trace_id, xray=True, region=region, jaeger=jaeger, jaeger_header=jaeger_header, local=None
+                )
+            except SourceError as error:
+                fail(str(error))
+            if all(trace is not None for _, trace in sources):
+                (left_name, left), (right_name, right) = sources
+                comparison = compare_traces(left, right, left_name, right_name)
+                console.print(f"{trace_id}: {comparison.verdict}")
+                for d in comparison.unexpected:
+                    console.print(f"  UNEXPECTED {escape(d.span)}: {escape(d.what)}", highlight=False)
+                worst = max(worst, 1 if comparison.unexpected else 0)
+                pending.remove(trace_id)
+        if pending:
+            time.sleep(5)
+    for trace_id in pending:
+        err.print(f"{trace_id}: not in both backends after {wait} s")
+    return 2 if pending else worst

@@ -1,0 +1,279 @@
+"""`tracectl demo`: the whole app on this machine, through the embedded receiver or the real pipeline."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlparse
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from tracectl.commands.ids import JAEGER_UI
+from tracectl.commands.output import console, err, fail
+from tracectl.commands.traces import DEFAULT_OUT
+
+DEFAULT_MAP = Path(".tracectl/service-map.svg")
+JAEGER_OTLP = "http://127.0.0.1:4318"
+
+
+def listening(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 4318), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+@click.command()
+@click.option(
+    "--requests",
+    "-n",
+    "requests_",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 10000),
+    help="API requests to send.",
+)
+@click.option(
+    "--exporter",
+    type=click.Choice(["local", "jaeger"]),
+    default="local",
+    show_default=True,
+    help="local: an embedded OTLP receiver writes --out. jaeger: also send to docker compose's Jaeger.",
+)
+@click.option(
+    "--stack",
+    is_flag=True,
+    help="Export through the real pipeline instead (collector running collector/both.yaml, Jaeger, "
+    "X-Ray on the emulator; needs `make tools`), then check every trace in both backends.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Trace file (OTLP JSON lines, the Collector file-exporter format).",
+)
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_MAP,
+    show_default=True,
+    help="Service map picture (.svg or .png).",
+)
+@click.option(
+    "--fault-rate",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="How often the http function fails on purpose.",
+)
+@click.option("--seed", type=int, default=None, help="Make request ids and faults repeatable.")
+@click.option("--jaeger-otlp", default=JAEGER_OTLP, show_default=True, help="Jaeger's OTLP/HTTP endpoint.")
+@click.option("--jaeger-ui", default=JAEGER_UI, show_default=True, help="Jaeger UI, for links.")
+def demo(
+    requests_: int,
+    exporter: str,
+    stack: bool,
+    out: Path,
+    map_file: Path,
+    fault_rate: float,
+    seed: int | None,
+    jaeger_otlp: str,
+    jaeger_ui: str,
+) -> None:
+    """Run the whole app locally and show what X-Ray or Jaeger would.
+
+    Starts an embedded AWS emulator (moto server on 127.0.0.1) with the app's topics, queues and
+    table; runs each function in its own worker process; sends --requests API requests; delivers
+    SNS and SQS events in AWS's shapes until every queue is quiet; then prints a summary, the
+    waterfall of one trace and of one faulted trace, and the service map.
+
+    With --stack the functions export to the real collector (as in Lambda), which sends to Jaeger
+    and to X-Ray on the emulator; every trace is then read back from both and compared. Exit 1
+    if a span was lost or the backends disagree.
+    """
+    from tracectl import service_map
+    from tracectl.trace_model import load_jsonl
+    from tracectl.waterfall import waterfall
+
+    if stack and exporter != "local":
+        fail("--stack already sends to Jaeger (and X-Ray): leave out --exporter")
+    if exporter == "jaeger" and not listening(jaeger_otlp):
+        fail(f"nothing listens at {jaeger_otlp} (Jaeger's OTLP endpoint); start it with: docker compose up -d")
+    started = time.monotonic()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("")
+    if stack:
+        stats, dead, checks = _run_through_stack(requests_, out, fault_rate, seed)
+        forward_failures = 0
+    else:
+        stats, dead, forward_failures = _run_locally(requests_, out, fault_rate, seed, exporter, jaeger_otlp)
+        checks = None
+    traces = load_jsonl(out)
+    edges = service_map.edges(traces)
+    service_map.draw(edges, map_file)
+    _summary(requests_, traces, stats, dead, time.monotonic() - started)
+    ok = next((t for t in traces.values() if not t.has_error), None)
+    faulted = next((t for t in traces.values() if t.has_error), None)
+    if ok:
+        console.print(waterfall(ok, title=f"a request: trace {ok.trace_id}"))
+    if faulted:
+        console.print(waterfall(faulted, title=f"a faulted request: trace {faulted.trace_id}"))
+    console.print(service_map.table(edges))
+    console.print(f"trace file: {out}    service map picture: {map_file}    function logs: {out.parent / 'logs'}")
+    if checks is not None:
+        sys.exit(_report_checks(checks))
+    if exporter == "jaeger":
+        if forward_failures:
+            err.print(f"[yellow]warning:[/] {forward_failures} export(s) to Jaeger failed")
+        for trace_id in list(traces)[:3]:
+            console.print(f"Jaeger: {jaeger_ui.rstrip('/')}/trace/{trace_id}")
+
+
+def _drive(run, requests_: int) -> None:
+    """Send the API requests, then deliver SNS/SQS events until every queue is quiet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("requests", total=requests_)
+        for i in range(requests_):
+            run.request(f"/demo/{i % 3}")
+            progress.advance(task)
+        deliver = progress.add_task("delivering SNS/SQS events", total=None)
+        run.pump(on_invocation=lambda: progress.advance(deliver))
+        progress.update(deliver, total=1, completed=1)
+
+
+def _run_locally(requests_: int, out: Path, fault_rate: float, seed: int | None, exporter: str, jaeger_otlp: str):
+    from infra import topology
+    from tracectl.local_run import LocalRun, WorkerError
+    from tracectl.otlp_receiver import OtlpReceiver
+
+    forward = jaeger_otlp if exporter == "jaeger" else None
+    with OtlpReceiver(out, forward_to=forward) as sink:
+        console.print(f"starting the local AWS emulator and {len(topology.FUNCTIONS)} function workers…")
+        try:
+            with LocalRun(otlp_endpoint=sink.endpoint, work_dir=out.parent, fault_rate=fault_rate, seed=seed) as run:
+                _drive(run, requests_)
+                stats, dead = run.stats, run.dead_letters()
+        except WorkerError as error:
+            fail(f"{error}; logs are in {out.parent / 'logs'}")
+        return stats, dead, sink.forward_failures
+
+
+def _run_through_stack(requests_: int, out: Path, fault_rate: float, seed: int | None):
+    """Functions → real collector (both.yaml) → Jaeger + X-Ray; what the SDK finished is recorded to `out`."""
+    from tracectl import pipeline_check
+    from tracectl.jaeger_source import JaegerSource
+    from tracectl.local_run import LocalRun, WorkerError
+    from tracectl.stack import Stack, StackError
+    from tracectl.trace_model import SourceError, load_jsonl
+    from tracectl.worker import SPAN_RECORD_ENV
+
+    record = out.parent / "sdk-spans"
+    record.mkdir(parents=True, exist_ok=True)
+    for old in record.glob("*.jsonl"):
+        old.unlink()
+    with ExitStack() as running:
+        try:
+            pipeline = running.enter_context(Stack("both", work_dir=out.parent / "stack"))
+        except StackError as error:
+            fail(str(error))
+        endpoints = pipeline.endpoints
+        assert endpoints is not None
+        console.print(f"real pipeline up: {endpoints.to_json()}", highlight=False)
+        try:
+            with LocalRun(
+                otlp_endpoint=endpoints.otlp_http,
+                work_dir=out.parent,
+                fault_rate=fault_rate,
+                seed=seed,
+                extra_env={SPAN_RECORD_ENV: str(record)},
+            ) as run:
+                _drive(run, requests_)
+                stats, dead = run.stats, run.dead_letters()
+        except WorkerError as error:
+            fail(f"{error}; logs are in {out.parent / 'logs'}")
+        with out.open("w") as merged:
+            for part in sorted(record.glob("*.jsonl")):
+                merged.write(part.read_text())
+        console.print("reading every trace back from Jaeger and X-Ray…")
+        try:
+            checks = pipeline_check.check(
+                load_jsonl(out),
+                jaeger=JaegerSource(endpoints.jaeger_query),
+                xray_client=_emulator_xray(endpoints.aws_endpoint),
+            )
+        except SourceError as error:
+            fail(str(error))
+    return stats, dead, checks
+
+
+def _emulator_xray(aws_endpoint: str):
+    import boto3
+
+    from tracectl.lambda_events import REGION
+    from tracectl.local_aws import boto_credentials
+
+    return boto3.client("xray", endpoint_url=aws_endpoint, region_name=REGION, **boto_credentials())
+
+
+def _report_checks(checks) -> int:
+    table = Table(title="every trace in both backends (X-Ray on the emulator, Jaeger)", title_justify="left")
+    for column in ("trace id", "spans", "Jaeger", "X-Ray", "compare X-Ray | Jaeger"):
+        table.add_column(column)
+    for c in checks:
+        verdict = c.comparison.verdict if c.comparison else "not compared"
+        table.add_row(
+            c.trace_id,
+            str(c.sdk_spans),
+            str(c.jaeger_spans),
+            str(c.xray_spans),
+            verdict,
+            style=None if c.ok else "red",
+        )
+    console.print(table)
+    for c in checks:
+        for d in c.comparison.unexpected if c.comparison else []:
+            console.print(f"[bold red]UNEXPECTED[/] {c.trace_id} {escape(d.span)}: {escape(d.what)}", highlight=False)
+    failed = [c for c in checks if not c.ok]
+    lost = sum(c.lost for c in checks)
+    colour = "red" if failed else "green"
+    console.print(
+        f"[bold {colour}]{len(checks) - len(failed)}/{len(checks)} traces complete and equal in X-Ray and Jaeger; "
+        f"{lost} span(s) lost[/]"
+    )
+    return 1 if failed else 0
+
+
+def _summary(requests_: int, traces: dict, stats, dead: dict[str, int], seconds: float) -> None:
+    table = Table(title="summary", title_justify="left", show_header=False)
+    spans = sum(len(t.spans) for t in traces.values())
+    statuses = Counter(str(r.get("statusCode")) for r in stats.responses)
+    table.add_row(
+        "requests", f"{requests_} (API answers: {', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))})"
+    )
+    table.add_row("traces", str(len(traces)))
+    table.add_row("spans", str(spans))
+    table.add_row("traces with errors", str(sum(t.has_error for t in traces.values())))
+    table.add_row("invocations", ", ".join(f"{k} {v}" for k, v in sorted(stats.invocations.items())))
+    table.add_row("function errors", ", ".join(f"{k} {v}" for k, v in sorted(stats.function_errors.items())) or "0")
+    table.add_row("dead-letter queues", ", ".join(f"{k} {v}" for k, v in dead.items()))
+    table.add_row("took", f"{seconds:.1f} s")
+    console.print(table)

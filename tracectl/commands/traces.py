@@ -1,0 +1,138 @@
+"""`tracectl traces list|show`: the traces a demo wrote, or what X-Ray recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from tracectl.commands.ids import hex_id
+from tracectl.commands.output import console, fail
+
+DEFAULT_OUT = Path(".tracectl/traces.jsonl")
+
+trace_file_option = click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="OTLP JSON lines to read (what `tracectl demo --out` wrote).",
+)
+
+
+def load(file: Path) -> dict:
+    """Every trace in an OTLP JSON lines file; exits 2 with the reason if it cannot be read."""
+    from tracectl.trace_model import load_jsonl
+
+    if not file.exists():
+        fail(f"{file} does not exist: run `tracectl demo` first, or pass --file")
+    try:
+        return load_jsonl(file)
+    except ValueError as error:
+        fail(str(error))
+
+
+def xray_client(region: str | None):
+    import boto3
+
+    return boto3.client("xray", region_name=region) if region else boto3.client("xray")
+
+
+@click.group()
+def traces() -> None:
+    """Read the traces a demo wrote (OTLP JSON lines)."""
+
+
+@traces.command("list")
+@trace_file_option
+@click.option("--xray", is_flag=True, help="List what X-Ray recorded instead (GetTraceSummaries).")
+@click.option(
+    "--minutes",
+    default=15,
+    show_default=True,
+    type=click.IntRange(1, 24 * 60),
+    help="With --xray: how far back to look.",
+)
+@click.option("--filter", "filter_expression", default=None, help="With --xray: an X-Ray filter expression.")
+@click.option("--region", envvar="AWS_REGION", default=None, help="With --xray: the region (default: boto3's).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per trace.")
+def list_traces(
+    file: Path, xray: bool, minutes: int, filter_expression: str | None, region: str | None, as_json: bool
+) -> None:
+    """One line per trace: id, root span, spans, services, duration, errors."""
+    if xray:
+        _list_xray(minutes, filter_expression, region, as_json)
+        return
+    loaded = load(file)
+    if as_json:
+        for t in loaded.values():
+            click.echo(
+                json.dumps(
+                    {
+                        "trace_id": t.trace_id,
+                        "root": t.roots()[0].name,
+                        "spans": len(t.spans),
+                        "services": t.services,
+                        "duration_ms": round(t.duration_ms, 3),
+                        "error": t.has_error,
+                    }
+                )
+            )
+        return
+    table = Table()
+    for column in ("trace id", "root", "spans", "services", "ms", "error"):
+        table.add_column(column)
+    for t in loaded.values():
+        table.add_row(
+            t.trace_id,
+            t.roots()[0].name,
+            str(len(t.spans)),
+            str(len(t.services)),
+            f"{t.duration_ms:.0f}",
+            "yes" if t.has_error else "",
+        )
+    console.print(table)
+
+
+def _list_xray(minutes: int, filter_expression: str | None, region: str | None, as_json: bool) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tracectl import xray_source
+    from tracectl.trace_model import SourceError
+
+    end = datetime.now(UTC)
+    try:
+        found = xray_source.summaries(
+            xray_client(region), end - timedelta(minutes=minutes), end, filter_expression=filter_expression
+        )
+    except SourceError as error:
+        fail(str(error))
+    for summary in found:
+        if as_json:
+            click.echo(
+                json.dumps({"trace_id": summary.trace_id, "duration_s": summary.duration_s, "error": summary.error})
+            )
+        else:
+            click.echo(f"{summary.trace_id}  {summary.duration_s:8.3f} s  {'error' if summary.error else ''}")
+
+
+@traces.command("show")
+@click.argument("trace_id")
+@trace_file_option
+@click.option("--json", "as_json", is_flag=True, help="The normalised trace as JSON.")
+def show_trace(trace_id: str, file: Path, as_json: bool) -> None:
+    """Show TRACE_ID (32 hex, X-Ray `1-…-…`, or a unique prefix) as a waterfall."""
+    from tracectl.waterfall import waterfall
+
+    wanted = hex_id(trace_id) if trace_id.startswith("1-") else trace_id.lower()
+    loaded = load(file)
+    matches = [t for tid, t in loaded.items() if tid.startswith(wanted)]
+    if len(matches) != 1:
+        fail(f"{'no' if not matches else 'more than one'} trace matches {trace_id} in {file}", code=1)
+    if as_json:
+        click.echo(json.dumps(matches[0].to_json(), indent=2))
+    else:
+        console.print(waterfall(matches[0]))

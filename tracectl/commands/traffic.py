@@ -1,0 +1,57 @@
+"""`tracectl traffic`: drive a deployed API, print each answer's trace id, then optionally compare."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tracectl.commands.compare import compare_when_arrived
+from tracectl.commands.output import err, fail
+
+
+@click.command()
+@click.option("--url", required=True, help="The deployed API's URL (the stack's ApiUrl output).")
+@click.option("-n", "requests_", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--compare", "then_compare", is_flag=True, help="Then compare each trace in X-Ray and Jaeger.")
+@click.option("--jaeger", envvar="TRACECTL_JAEGER_URL", default=None, help="Jaeger query base URL (with --compare).")
+@click.option("--jaeger-header", envvar="TRACECTL_JAEGER_HEADER", default=None)
+@click.option("--region", envvar="AWS_REGION", default=None)
+@click.option(
+    "--wait",
+    default=120,
+    show_default=True,
+    type=click.IntRange(1, 1800),
+    help="Seconds to wait for traces to arrive (with --compare).",
+)
+def traffic(
+    url: str,
+    requests_: int,
+    concurrency: int,
+    then_compare: bool,
+    jaeger: str | None,
+    jaeger_header: str | None,
+    region: str | None,
+    wait: int,
+) -> None:
+    """Send -n requests to a deployed API and print the trace id each answer carries."""
+    from rich.progress import Progress
+
+    from tracectl.traffic import drive
+
+    if then_compare and jaeger is None:
+        fail("--compare needs --jaeger URL (or TRACECTL_JAEGER_URL) besides X-Ray")
+    with Progress(console=err) as progress:
+        task = progress.add_task("requests", total=requests_)
+        result = drive(url, requests=requests_, concurrency=concurrency, on_done=lambda: progress.advance(task))
+    for trace_id in result.trace_ids:
+        click.echo(trace_id)
+    err.print(
+        f"sent {result.sent}, errors {result.errors}, statuses "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items())),
+        highlight=False,
+    )
+    if then_compare:
+        sys.exit(compare_when_arrived(result.trace_ids, jaeger, jaeger_header, region, wait))
+    sys.exit(1 if result.errors else 0)
