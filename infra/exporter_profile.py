@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from infra.config import TracerConfig
 
 COLLECTOR_CONFIG_ENV = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"
+# Read by collector/jaeger.yaml and both.yaml as ${env:...}: no standard name exists for these.
+JAEGER_ENDPOINT_ENV = "JAEGER_ENDPOINT"
+JAEGER_AUTHORIZATION_ENV = "JAEGER_AUTHORIZATION"
 # Where functions send OTLP: the ADOT collector extension, inside the execution environment.
 OTLP_ENDPOINT = "http://localhost:4318"
 
@@ -69,8 +72,8 @@ def tracing_environment(config: TracerConfig, service_name: str) -> dict[str, st
     if profile.sampler_arg is not None:
         env["OTEL_TRACES_SAMPLER_ARG"] = profile.sampler_arg
     if config.sends_to_jaeger and config.jaeger_endpoint:
-        env["JAEGER_ENDPOINT"] = config.jaeger_endpoint
-        env["JAEGER_AUTHORIZATION"] = (
+        env[JAEGER_ENDPOINT_ENV] = config.jaeger_endpoint
+        env[JAEGER_AUTHORIZATION_ENV] = (
             # A CloudFormation dynamic reference: the secret's value is resolved at deploy
             # time and never written to cdk.out.
             f"{{{{resolve:secretsmanager:{config.jaeger_headers_secret}:SecretString}}}}"

@@ -72,7 +72,7 @@ class LocalAws:
         }
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **_boto_credentials())
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **boto_credentials())
 
     def function_environment(self, spec: topology.Function) -> dict[str, str]:
         """The target env vars the stack would set for `spec` (TOPIC_ARN, QUEUE_URL, TABLE_NAME...)."""
@@ -170,7 +170,7 @@ class LocalAws:
         )
 
 
-def _boto_credentials() -> dict[str, str]:
+def boto_credentials() -> dict[str, str]:
     return {
         "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],

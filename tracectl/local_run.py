@@ -29,7 +29,12 @@ from typing import Any
 
 from infra import topology
 from infra.config import TracerConfig
-from infra.exporter_profile import COLLECTOR_CONFIG_ENV, tracing_environment
+from infra.exporter_profile import (
+    COLLECTOR_CONFIG_ENV,
+    JAEGER_AUTHORIZATION_ENV,
+    JAEGER_ENDPOINT_ENV,
+    tracing_environment,
+)
 from tracectl.lambda_events import ACCOUNT, REGION, api_gateway_event
 from tracectl.local_aws import LocalAws
 
@@ -121,8 +126,18 @@ class ExternalEndpoint:
 class LocalRun:
     """Use as a context manager; every process and server it starts stops on exit."""
 
-    def __init__(self, *, otlp_endpoint: str, work_dir: Path, fault_rate: float, seed: int | None) -> None:
+    def __init__(
+        self,
+        *,
+        otlp_endpoint: str,
+        work_dir: Path,
+        fault_rate: float,
+        seed: int | None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        """`extra_env` is added to every worker's environment (e.g. tracectl.worker's span record)."""
         self.otlp_endpoint = otlp_endpoint
+        self.extra_env = extra_env or {}
         self.work_dir = work_dir
         self.fault_rate = fault_rate
         self.seed = seed
@@ -159,7 +174,7 @@ class LocalRun:
         # The jaeger profile's propagation and sampling (no Lambda X-Ray segment exists here).
         config = TracerConfig(exporter="jaeger", jaeger_endpoint=self.otlp_endpoint, sampling_ratio=1.0)
         tracing = tracing_environment(config, spec.name)
-        for collector_only in (COLLECTOR_CONFIG_ENV, "JAEGER_ENDPOINT", "JAEGER_AUTHORIZATION"):
+        for collector_only in (COLLECTOR_CONFIG_ENV, JAEGER_ENDPOINT_ENV, JAEGER_AUTHORIZATION_ENV):
             tracing.pop(collector_only, None)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AWS_", "_X_AMZN"))},
@@ -175,6 +190,7 @@ class LocalRun:
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{spec.name}",
             **self.aws.function_environment(spec),
+            **self.extra_env,
         }
         if spec.calls_external:
             assert self._external is not None

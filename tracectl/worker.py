@@ -4,6 +4,11 @@ Imports the function's handler once (so cold start happens once per worker), the
 invocations: one JSON line in on stdin `{"event": ..., "request_id": ...}`, one JSON line out
 `{"result": ...}` or `{"error": {"errorType", "errorMessage"}}`. Whatever the handler prints
 goes to stderr, which the runner keeps as the function's log, as CloudWatch Logs would.
+
+With `TRACECTL_SPAN_RECORD=DIR` every span the SDK finishes is also appended to DIR/FUNCTION.jsonl as OTLP JSON
+(one export request per span, the demo's trace-file format), beside the function's own export
+path, which stays untouched: the record is what the SDK finished, to count against what the
+backends received (`tracectl demo --stack`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,29 @@ import os
 import sys
 import traceback
 
+SPAN_RECORD_ENV = "TRACECTL_SPAN_RECORD"
+
+
+def _record_spans(path: str) -> None:
+    """Add a processor that appends each finished span to `path` (after the handler's own setup)."""
+    import threading
+
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    from tracectl.otlp_receiver import to_otlp_json
+
+    lock = threading.Lock()
+
+    class Recorder(SpanProcessor):
+        def on_end(self, span) -> None:  # type: ignore[no-untyped-def]
+            line = json.dumps(to_otlp_json(encode_spans([span])), separators=(",", ":"))
+            with lock, open(path, "a") as out:
+                out.write(line + "\n")
+
+    trace.get_tracer_provider().add_span_processor(Recorder())  # type: ignore[attr-defined]
+
 
 def main(function_name: str) -> None:
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
@@ -23,6 +51,8 @@ def main(function_name: str) -> None:
 
     module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
     handler = getattr(importlib.import_module(module_name), attribute)
+    if os.environ.get(SPAN_RECORD_ENV):
+        _record_spans(os.path.join(os.environ[SPAN_RECORD_ENV], f"{function_name}.jsonl"))
     protocol.write(json.dumps({"ready": function_name}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)

@@ -1,0 +1,290 @@
+"""The real pipeline on this machine: Jaeger v2, an AWS emulator for X-Ray, and the collector.
+
+`Stack` starts three child processes, each bound to 127.0.0.1 on a free port:
+- `jaeger` (built by `make tools`) with `collector/local/jaeger.yaml`: OTLP/HTTP in, query API out;
+- moto server (`python -m moto.server`): the X-Ray API the awsxray exporter writes to;
+- `otelcol-lambda` (built by `make tools`, the ADOT layer's components) running the shipped
+  `collector/<exporter>.yaml` *verbatim*, with a generated overlay merged on top that changes only
+  what must differ here: the OTLP receiver's port, the awsxray exporter's `endpoint`, the
+  collector's own metrics port. `JAEGER_ENDPOINT` points at the local Jaeger, as the stack's
+  environment variable does in Lambda.
+Children get SIGTERM if this process dies (PR_SET_PDEATHSIG), so nothing outlives a run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import urllib3
+import yaml
+
+from infra.exporter_profile import JAEGER_AUTHORIZATION_ENV, JAEGER_ENDPOINT_ENV
+from tracectl import tools
+from tracectl.lambda_events import REGION
+from tracectl.local_aws import FAKE_CREDENTIALS
+
+ROOT = Path(__file__).resolve().parent.parent
+COLLECTOR_DIR = ROOT / "collector"
+JAEGER_CONFIG = COLLECTOR_DIR / "local" / "jaeger.yaml"
+EXPORTERS = ("xray", "jaeger", "both")
+READY_TIMEOUT_S = 60.0
+
+
+class StackError(RuntimeError):
+    """The stack cannot start or a part of it died; the message is one line saying why."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    exporter: str
+    otlp_http: str
+    """Where functions send OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT): the collector."""
+    jaeger_query: str
+    """Jaeger's query API base URL (`/api/v3/traces/{id}`); `tracectl compare --jaeger` takes it."""
+    jaeger_otlp: str
+    """What JAEGER_ENDPOINT is in the collector's environment."""
+    aws_endpoint: str
+    """The AWS emulator (X-Ray API): AWS_ENDPOINT_URL for `tracectl compare --xray`."""
+    region: str
+    collector_config: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def claim_port(port: int) -> int:
+    """`port` if it can be bound on 127.0.0.1 (a free one for 0); StackError saying why if not."""
+    if port == 0:
+        return free_port()
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise StackError(f"cannot bind 127.0.0.1:{port}: {error.strerror}") from None
+    return port
+
+
+def collector_overlay(exporter: str, *, otlp_port: int, xray_endpoint: str, metrics_port: int) -> dict[str, Any]:
+    """The only settings the local run changes on top of `collector/<exporter>.yaml`."""
+    shipped = yaml.safe_load((COLLECTOR_DIR / f"{exporter}.yaml").read_text())
+    overlay: dict[str, Any] = {
+        "receivers": {"otlp": {"protocols": {"http": {"endpoint": f"127.0.0.1:{otlp_port}"}}}},
+        "service": {
+            "telemetry": {
+                "metrics": {
+                    "readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics_port}}}}]
+                }
+            }
+        },
+    }
+    if "awsxray" in shipped.get("exporters", {}):
+        overlay["exporters"] = {"awsxray": {"endpoint": xray_endpoint}}
+    return overlay
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent (this process) dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Child:
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.log = log
+        self._out = log.open("w")
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no threads yet
+        )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def last_line(self) -> str:
+        lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
+        return lines[-1][:300] if lines else "(no output)"
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._out.close()
+
+
+class Stack:
+    """Use as a context manager; every child it starts stops on exit.
+
+    `jaeger_otlp` / `xray_endpoint` send the collector elsewhere than the stack's own Jaeger and
+    emulator (fault tests: a dead or black-holed backend); the stack still starts both.
+    """
+
+    def __init__(
+        self,
+        exporter: str,
+        *,
+        work_dir: Path,
+        otlp_port: int = 0,
+        jaeger_otlp: str | None = None,
+        xray_endpoint: str | None = None,
+    ) -> None:
+        if exporter not in EXPORTERS:
+            raise StackError(f"--exporter {exporter} is not valid: use one of {' | '.join(EXPORTERS)}")
+        self.exporter = exporter
+        self.work_dir = work_dir
+        self._otlp_port = otlp_port
+        self._jaeger_otlp_override = jaeger_otlp
+        self._xray_override = xray_endpoint
+        self.children: dict[str, Child] = {}
+        self.endpoints: Endpoints | None = None
+        self._http = urllib3.PoolManager(timeout=urllib3.Timeout(total=2.0), retries=False)
+
+    def __enter__(self) -> Stack:
+        for name in (tools.COLLECTOR, tools.JAEGER):
+            if not tools.binary(name).exists():
+                raise StackError(f"{tools.binary(name).relative_to(ROOT)} is missing: run make tools")
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        otlp_port = claim_port(self._otlp_port)
+        jaeger_otlp, jaeger_query, jaeger_grpc, moto, metrics = (free_port() for _ in range(5))
+        aws_endpoint = f"http://127.0.0.1:{moto}"
+        self.endpoints = Endpoints(
+            exporter=self.exporter,
+            otlp_http=f"http://127.0.0.1:{otlp_port}",
+            jaeger_query=f"http://127.0.0.1:{jaeger_query}",
+            jaeger_otlp=self._jaeger_otlp_override or f"http://127.0.0.1:{jaeger_otlp}",
+            aws_endpoint=aws_endpoint,
+            region=REGION,
+            collector_config=str(COLLECTOR_DIR / f"{self.exporter}.yaml"),
+        )
+        overlay = self.work_dir / f"collector-overlay-{self.exporter}.yaml"
+        overlay.write_text(
+            "# Generated by tracectl stack: merged on top of the shipped config; only local endpoints.\n"
+            + yaml.safe_dump(
+                collector_overlay(
+                    self.exporter,
+                    otlp_port=otlp_port,
+                    xray_endpoint=self._xray_override or aws_endpoint,
+                    metrics_port=metrics,
+                ),
+                sort_keys=False,
+            )
+        )
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OTEL_", "JAEGER_"))}
+        try:
+            self._start(
+                "jaeger",
+                [str(tools.binary(tools.JAEGER)), "--config", str(JAEGER_CONFIG)],
+                {
+                    **base_env,
+                    "JAEGER_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{jaeger_otlp}",
+                    "JAEGER_QUERY_HTTP_ENDPOINT": f"127.0.0.1:{jaeger_query}",
+                    "JAEGER_QUERY_GRPC_ENDPOINT": f"127.0.0.1:{jaeger_grpc}",
+                },
+            )
+            self._start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto)], base_env)
+            self._wait("jaeger", lambda: self._answers("GET", f"{self.endpoints.jaeger_query}/api/services"))
+            self._wait("moto", lambda: self._answers("GET", f"{aws_endpoint}/moto-api/data.json"))
+            self._start(
+                "collector",
+                [
+                    str(tools.binary(tools.COLLECTOR)),
+                    "--config",
+                    str(COLLECTOR_DIR / f"{self.exporter}.yaml"),
+                    "--config",
+                    str(overlay),
+                ],
+                {
+                    **base_env,
+                    **FAKE_CREDENTIALS,  # the emulator accepts any; nothing leaves the machine
+                    "AWS_REGION": REGION,  # as Lambda sets it for the layer
+                    JAEGER_ENDPOINT_ENV: self.endpoints.jaeger_otlp,
+                    JAEGER_AUTHORIZATION_ENV: "",
+                },
+            )
+            self._wait("collector", lambda: self._answers("POST", f"{self.endpoints.otlp_http}/v1/traces"))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for child in reversed(list(self.children.values())):
+            child.stop()
+
+    def stop(self, name: str) -> None:
+        """Stop one part (fault tests: a backend going away mid-run)."""
+        self.children[name].stop()
+
+    def check_alive(self) -> None:
+        for child in self.children.values():
+            if not child.alive():
+                raise StackError(f"{child.name} exited ({child.process.returncode}): {child.last_line()}")
+
+    def _start(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.children[name] = Child(name, command, env, self.work_dir / f"{name}.log")
+
+    def _answers(self, method: str, url: str) -> bool:
+        headers = {"Content-Type": "application/x-protobuf"} if method == "POST" else {}
+        try:
+            return self._http.request(method, url, body=b"" if method == "POST" else None, headers=headers).status < 300
+        except urllib3.exceptions.HTTPError:
+            return False
+
+    def _wait(self, name: str, ready: Callable[[], bool]) -> None:
+        child = self.children[name]
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if not child.alive():
+                raise StackError(f"{name} exited ({child.process.returncode}): {child.last_line()} (log: {child.log})")
+            time.sleep(0.1)
+        raise StackError(f"{name} did not answer within {READY_TIMEOUT_S:.0f} s (log: {child.log})")
+
+
+def serve(stack: Stack, say: Callable[[str], None]) -> int:
+    """Print the endpoints as one JSON line, then wait for SIGINT/SIGTERM or a child's death."""
+    assert stack.endpoints is not None
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        say(stack.endpoints.to_json())
+        while not stopping:
+            stack.check_alive()
+            time.sleep(0.2)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0
