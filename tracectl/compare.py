@@ -58,8 +58,13 @@ class Comparison:
 
 
 def annotation_key(attribute: str) -> str:
-    """The key X-Ray's exporter gives an attribute as an annotation (non-alphanumerics → `_`)."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", attribute)
+    """The key X-Ray's exporter gives an attribute as an annotation.
+
+    Characters other than letters, digits and dots become `_`; dots are kept since the awsxray
+    exporter's `exporter.xray.allowDot` gate (beta, on by default from v0.97) — seen through the
+    real collector: `faas.coldstart` arrives in X-Ray as `faas.coldstart`, not `faas_coldstart`.
+    """
+    return re.sub(r"[^A-Za-z0-9_.]", "_", attribute)
 
 
 def compare(left: Trace, right: Trace, left_name: str, right_name: str) -> Comparison:
