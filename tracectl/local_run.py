@@ -70,6 +70,10 @@ class Worker:
             text=True,
         )
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def wait_ready(self, timeout: float) -> None:
         self._read(timeout)
 
