@@ -16,8 +16,10 @@ from typing import Any
 
 from tracectl.trace_model import Span, Trace
 
-# Attributes a backend adds or drops on its own; never a difference worth reporting.
-_BACKEND_KEYS = ("otel.", "internal.", "span.kind", "telemetry.", "w3c.")
+# Attributes a backend adds or drops on its own; never a difference worth reporting. Jaeger v2's
+# query API adds `@jaeger@warnings` (e.g. "clock skew adjustment disabled…" on every async consumer
+# that starts after its producer span ended: seen on SNS/SQS hops through the real Jaeger).
+_BACKEND_KEYS = ("otel.", "internal.", "span.kind", "telemetry.", "w3c.", "@jaeger@")
 
 
 @dataclass(frozen=True)
