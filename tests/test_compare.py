@@ -379,3 +379,27 @@ def test_xray_summaries_list_recent_traces(local_aws) -> None:
     result = CliRunner().invoke(main, ["traces", "list", "--xray", "--minutes", "5", "--json"])
     assert result.exit_code == 0, result.output
     assert wanted <= {json.loads(line)["trace_id"] for line in result.output.splitlines()}
+
+
+def test_xray_summaries_find_a_trace_that_ended_within_the_last_second(local_aws) -> None:
+    # GIVEN a trace whose last segment ended 0.1 s before the window's end, in the same second
+    from datetime import UTC, datetime, timedelta
+
+    from tracectl.xray_source import summaries
+
+    xray = local_aws.client("xray")
+    end = datetime.now(UTC).replace(microsecond=950_000)
+    trace_id = f"6b04{end.second:028x}"
+    docs = recent_segments(trace_id)
+    shift = end.timestamp() - 0.1 - max(d["end_time"] for d in docs)
+    for d in docs:
+        d["start_time"] += shift
+        d["end_time"] += shift
+        for sub in d.get("subsegments", []):
+            sub["start_time"] += shift
+            sub["end_time"] += shift
+    xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in docs])
+    # WHEN the summaries of the window ending at `end` are asked for
+    found = {s.trace_id for s in summaries(xray, end - timedelta(minutes=1), end)}
+    # THEN it is there (moto keeps whole seconds: without widening, an end of .95 s dropped it)
+    assert trace_id in found

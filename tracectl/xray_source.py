@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.tracing.ids import from_xray_id, to_xray_id
@@ -55,8 +55,16 @@ class TraceSummary:
 def summaries(
     client: Any, start: datetime, end: datetime, *, filter_expression: str | None = None
 ) -> list[TraceSummary]:
-    """Every trace X-Ray recorded between `start` and `end` (GetTraceSummaries, all pages)."""
+    """Every trace X-Ray recorded between `start` and `end` (GetTraceSummaries, all pages).
+
+    The window is widened to whole seconds (start down, end up): an emulator that keeps only whole
+    seconds (moto truncates both) would otherwise drop a trace that ended in the last second —
+    `traces list --xray` ends its window at "now", just after the newest traces ended.
+    """
     found: list[TraceSummary] = []
+    start = start.replace(microsecond=0)
+    if end.microsecond:
+        end = end.replace(microsecond=0) + timedelta(seconds=1)
     request: dict[str, Any] = {"StartTime": start, "EndTime": end}
     if filter_expression:
         request["FilterExpression"] = filter_expression
