@@ -181,7 +181,6 @@ def test_indexed_attributes_cover_every_annotation_key_the_handlers_use() -> Non
 def test_docker_compose_runs_the_shipped_configs_on_loopback_only() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert services["jaeger"]["image"].startswith("jaegertracing/jaeger:2.")
     for name in ("collector", "collector-both"):
         service = services[name]
         [mount] = [v for v in service["volumes"] if v.startswith("./collector/")]
@@ -190,3 +189,27 @@ def test_docker_compose_runs_the_shipped_configs_on_loopback_only() -> None:
         assert "--set=receivers.otlp.protocols.http.endpoint=0.0.0.0:4318" in service["command"]
     for service in services.values():
         assert all(str(port).startswith("127.0.0.1:") for port in service.get("ports", []))
+
+
+def test_docker_compose_and_tracectl_stack_run_the_same_releases_and_files() -> None:
+    from tracectl import tools
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    manifest = yaml.safe_load(tools.MANIFEST.read_text())
+    jaeger_go_mod = (tools.GOMOD / "jaeger" / "go.mod").read_text()
+    # the Jaeger release the image runs is the one `make tools` builds, with the same config file
+    assert compose["jaeger"]["image"] == f"jaegertracing/jaeger:{tools.JAEGER_RELEASE}"
+    assert f"github.com/jaegertracing/jaeger {tools.JAEGER_MODULE_VERSION}" in jaeger_go_mod
+    assert "./collector/local/jaeger.yaml:/etc/jaeger/jaeger.yaml:ro" in compose["jaeger"]["volumes"]
+    # the collector image is the contrib release our build's components come from
+    for name in ("collector", "collector-both"):
+        assert compose[name]["image"] == f"otel/opentelemetry-collector-contrib:{manifest['dist']['version']}"
+    assert all(
+        m["gomod"].endswith(f" v{manifest['dist']['version']}")
+        for m in manifest["exporters"] + manifest["receivers"] + manifest["extensions"]
+    )
+    # the ports compose publishes and JAEGER_ENDPOINT names are the defaults of Jaeger's one config
+    jaeger_config = (ROOT / "collector" / "local" / "jaeger.yaml").read_text()
+    assert "${env:JAEGER_QUERY_HTTP_ENDPOINT:-0.0.0.0:16686}" in jaeger_config
+    assert "${env:JAEGER_OTLP_HTTP_ENDPOINT:-0.0.0.0:4318}" in jaeger_config
+    assert "127.0.0.1:16686:16686" in compose["jaeger"]["ports"]

@@ -40,6 +40,8 @@ PINS = (
 BIN = ROOT / ".tools" / "bin"
 COLLECTOR = "otelcol-lambda"
 JAEGER = "jaeger"
+# Jaeger's Go module has no /v2 suffix: its release v2.13.0 is the module version v1.76.0.
+JAEGER_RELEASE, JAEGER_MODULE_VERSION = "2.13.0", "v1.76.0"
 STAMP = BIN / ".pins"
 
 
