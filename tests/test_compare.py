@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 from tracectl.cli import main
 from tracectl.compare import compare
 from tracectl.jaeger_source import JaegerSource
-from tracectl.trace_model import SourceError, group, spans_from_otlp_json
+from tracectl.trace_model import SourceError, Trace, group, load_jsonl, spans_from_otlp_json
 from tracectl.xray_source import fetch, from_segments
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -112,7 +112,7 @@ def test_xray_errors_become_a_source_error(local_aws) -> None:
 class FakeJaeger:
     """Serves the query API: /api/v3/traces/{id} and/or the legacy /api/traces/{id}."""
 
-    def __init__(self, *, v3: dict | None, legacy: dict | None, status: int = 200) -> None:
+    def __init__(self, *, v3: dict | None, legacy: dict | None, status: int = 200, trace: str = TRACE) -> None:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -123,9 +123,9 @@ class FakeJaeger:
                     self.send_response(status)
                     self.end_headers()
                     return
-                if self.path == f"/api/v3/traces/{TRACE}" and v3 is not None:
+                if self.path == f"/api/v3/traces/{trace}" and v3 is not None:
                     body = v3
-                elif self.path == f"/api/traces/{TRACE}" and legacy is not None:
+                elif self.path == f"/api/traces/{trace}" and legacy is not None:
                     body = legacy
                 payload = json.dumps(body).encode() if body is not None else b"{}"
                 self.send_response(200 if body is not None else 404)
@@ -192,6 +192,78 @@ def test_jaeger_missing_denied_and_unreachable(jaeger) -> None:
         JaegerSource(jaeger(v3=None, legacy=None, status=401).url).fetch(TRACE)
     with pytest.raises(SourceError, match="unreachable"):
         JaegerSource("http://127.0.0.1:9", timeout_s=1).fetch(TRACE)
+
+
+# --- what the real backends returned (tests/fixtures/captured/, from tests/test_e2e_pipeline.py) ----
+# One faulted request of the local app through the built collector (both.yaml) into Jaeger v2.13.0
+# and the awsxray exporter v0.117.0 → moto; refreshed with TRACECTL_RECAPTURE=1 on the e2e tests.
+
+CAPTURED = FIXTURES / "captured"
+
+
+def captured_sdk() -> Trace:
+    [trace] = load_jsonl(CAPTURED / "sdk_spans.jsonl").values()
+    return trace
+
+
+def captured(name: str):
+    return json.loads((CAPTURED / name).read_text())
+
+
+def test_real_jaeger_answers_read_back_as_the_spans_the_sdk_finished(jaeger) -> None:
+    sdk = captured_sdk()
+    v3 = jaeger(v3=captured("jaeger_v3.json"), legacy=None, trace=sdk.trace_id)
+    legacy = jaeger(v3=None, legacy=captured("jaeger_legacy.json"), trace=sdk.trace_id)
+    from_v3 = JaegerSource(v3.url).fetch(sdk.trace_id)
+    from_legacy = JaegerSource(legacy.url).fetch(sdk.trace_id)
+    assert shape(from_v3) == shape(from_legacy) == shape(sdk)
+    assert len(sdk.spans) > 10 and sdk.has_error  # a whole faulted request, every hop
+    assert compare(sdk, from_v3, "SDK", "Jaeger").verdict == "identical"
+
+
+def test_real_xray_and_jaeger_answers_compare_clean_through_the_cli(jaeger, local_aws) -> None:
+    # GIVEN the segment documents the real awsxray exporter wrote, back in the emulator,
+    # and the real Jaeger's v3 answer for the same trace
+    sdk = captured_sdk()
+    xray = local_aws.client("xray")
+    response = xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in captured("xray_segments.json")])
+    assert response["UnprocessedTraceSegments"] == []
+    server = jaeger(v3=captured("jaeger_v3.json"), legacy=None, trace=sdk.trace_id)
+    # WHEN compared by X-Ray id through the CLI
+    result = CliRunner().invoke(main, ["compare", to_xray_id(sdk.trace_id), "--xray", "--jaeger", server.url, "--json"])
+    # THEN every span matches; what differs is only X-Ray's naming of segments and AWS subsegments
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["matched_spans"] == len(sdk.spans)
+    assert report["verdict"] == "expected differences only"
+    assert all("X-Ray names segments" in d["what"] for d in report["differences"])
+
+
+def test_the_hand_written_xray_fixture_uses_only_fields_the_real_exporter_writes() -> None:
+    # The hand-written fixture also holds what no local run can make (Lambda's and API Gateway's
+    # own segments, inferred ones): its OTel-made documents must look like the real exporter's.
+    real: dict[str, set[str]] = {"segment": set(), "subsegment": set(), "aws": set(), "http": set()}
+
+    def walk(doc: dict, into: dict[str, set[str]], kind: str) -> None:
+        into[kind] |= set(doc)
+        into["aws"] |= set(doc.get("aws", {}))
+        into["http"] |= set(doc.get("http", {}))
+        for sub in doc.get("subsegments", []):
+            walk(sub, into, "subsegment")
+
+    for doc in captured("xray_segments.json"):
+        walk(doc, real, doc.get("type", "segment"))
+    written: dict[str, set[str]] = {"segment": set(), "subsegment": set(), "aws": set(), "http": set()}
+    for doc in segments():
+        if "opentelemetry" in str(doc.get("aws", {}).get("xray", {}).get("sdk", "")).lower():
+            walk(doc, written, doc.get("type", "segment"))
+    assert written["segment"] | written["subsegment"]  # the fixture has OTel-made documents
+    # Locally every function span but the API's is a subsegment (no Lambda segments to hang from),
+    # so a document's own fields are checked against both kinds; aws and http blocks against their own.
+    documents, fields = real["segment"] | real["subsegment"], written["segment"] | written["subsegment"]
+    assert fields <= documents, fields - documents
+    assert written["aws"] <= real["aws"], written["aws"] - real["aws"]
+    assert written["http"] <= real["http"], written["http"] - real["http"]
 
 
 # --- compare -----------------------------------------------------------------------------------

@@ -160,13 +160,18 @@ def capture(endpoints: Endpoints, scenario: Scenario, tmp: Path) -> None:
 
     trace_id = next(t for t, trace in scenario.traces.items() if trace.has_error)
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    lines = [line for line in (tmp / "sdk.jsonl").read_text().splitlines() if trace_id in line]
+    recorded = (tmp / "sdk.jsonl").read_text().splitlines()
+    lines = [line for line in recorded if _trace_ids(json.loads(line)) == {trace_id}]  # one span per line
     (FIXTURES / "sdk_spans.jsonl").write_text("\n".join(lines) + "\n")
     (FIXTURES / "xray_segments.json").write_text(json.dumps(segment_documents(endpoints, trace_id), indent=1))
     paths = {"jaeger_v3.json": f"/api/v3/traces/{trace_id}", "jaeger_legacy.json": f"/api/traces/{trace_id}"}
     for name, path in paths.items():
         body = json.loads(urllib3.request("GET", endpoints.jaeger_query + path).data)
         (FIXTURES / name).write_text(json.dumps(body, indent=1))
+
+
+def _trace_ids(document: dict) -> set[str]:
+    return {s["traceId"] for rs in document["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]}
 
 
 def test_the_app_ran_as_asked(both) -> None:
@@ -319,3 +324,38 @@ def test_a_dead_xray_bounds_each_flush_and_jaeger_still_gets_every_span(tmp_path
 def test_a_dead_collector_never_fails_a_handler(tmp_path: Path) -> None:
     scenario = run_app(tmp_path, closed_port_url(), requests=INVOCATIONS, pump=False)
     assert_bounded(scenario, "collector down")
+
+
+# --- soak ---------------------------------------------------------------------------------------
+
+SOAK_ROUNDS, SOAK_REQUESTS = 10, 100
+
+
+def test_soak_1000_requests_lose_no_span_and_no_worker_grows(tmp_path: Path) -> None:
+    with Stack("both", work_dir=tmp_path / "stack") as stack:
+        assert stack.endpoints is not None
+        scenario = run_app(
+            tmp_path, stack.endpoints.otlp_http, rounds=SOAK_ROUNDS, requests=SOAK_REQUESTS, fault_rate=0.2, seed=5
+        )
+        checks = pipeline_check.check(
+            scenario.traces,
+            jaeger=JaegerSource(stack.endpoints.jaeger_query),
+            xray_client=xray_client(stack.endpoints),
+            wait_s=120,
+        )
+    result = scenario.result
+    spans = sum(c.sdk_spans for c in checks)
+    rss = result["rss_kib"]
+    growth = {name: rss[-1][name] / rss[0][name] for name in rss[0]}
+    print(
+        f"\nsoak: {len(checks)} traces, {spans} spans, lost {sum(c.lost for c in checks)}; "
+        f"invocations {sum(result['invocations'].values())}, function errors {result['function_errors']}, "
+        f"dead letters {result['dead_letters']}; worker RSS after warm-up → end (KiB): "
+        + ", ".join(f"{n} {rss[0][n]}→{rss[-1][n]} (x{growth[n]:.3f})" for n in sorted(growth))
+    )
+    assert len(checks) == SOAK_ROUNDS * SOAK_REQUESTS
+    assert sum(c.lost for c in checks) == 0
+    assert all(c.ok for c in checks), [c.verdict for c in checks if not c.ok][:5]
+    assert set(result["statuses"]) == {200}
+    assert set(result["function_errors"]) <= {"http"}  # only the deliberate faults
+    assert all(g <= 1.10 for g in growth.values()), growth
