@@ -359,3 +359,59 @@ def test_soak_1000_requests_lose_no_span_and_no_worker_grows(tmp_path: Path) -> 
     assert set(result["statuses"]) == {200}
     assert set(result["function_errors"]) <= {"http"}  # only the deliberate faults
     assert all(g <= 1.10 for g in growth.values()), growth
+
+
+# --- tracectl stack as a user runs it ---------------------------------------------------------
+
+
+def children_of(pid: int) -> set[int]:
+    found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return {int(p) for p in found.split()}
+
+
+def test_stack_prints_its_endpoints_serves_and_stops_every_child_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import urllib3
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracectl.cli", "stack", "--exporter", "xray", "--work-dir", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # one JSON line once everything answers
+        endpoints = json.loads(line)
+        assert {"otlp_http", "jaeger_query", "aws_endpoint"} <= endpoints.keys()
+        assert all(endpoints[k].startswith("http://127.0.0.1:") for k in ("otlp_http", "jaeger_query", "aws_endpoint"))
+        assert endpoints["collector_config"].endswith("collector/xray.yaml")
+        http = urllib3.PoolManager(retries=False, timeout=5.0)
+        assert http.request("GET", endpoints["jaeger_query"] + "/api/services").status == 200
+        sent = http.request(
+            "POST", endpoints["otlp_http"] + "/v1/traces", body=b"", headers={"Content-Type": "application/x-protobuf"}
+        )
+        assert sent.status == 200
+        children = children_of(process.pid)
+        assert len(children) == 3  # jaeger, moto, collector
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "stack stopped" in stderr
+    time.sleep(0.2)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+
+
+def test_stack_says_when_its_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["stack", "--otlp-port", str(port), "--work-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert f"cannot bind 127.0.0.1:{port}" in line

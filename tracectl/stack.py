@@ -169,7 +169,7 @@ class Stack:
     def __enter__(self) -> Stack:
         for name in (tools.COLLECTOR, tools.JAEGER):
             if not tools.binary(name).exists():
-                raise StackError(f"{tools.binary(name).relative_to(ROOT)} is missing: run make tools")
+                raise StackError(f"{tools.shown(tools.binary(name))} is missing: run make tools")
         self.work_dir.mkdir(parents=True, exist_ok=True)
         otlp_port = claim_port(self._otlp_port)
         jaeger_otlp, jaeger_query, jaeger_grpc, moto, metrics = (free_port() for _ in range(5))

@@ -60,6 +60,11 @@ def binary(name: str) -> Path:
     return BIN / name
 
 
+def shown(path: Path) -> str:
+    """`path` relative to the repository when it is inside it: shorter in one-line messages."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def installed() -> bool:
     """True when both binaries are in .tools/bin and were built from the current pins."""
     return all(binary(n).exists() for n in (COLLECTOR, JAEGER)) and STAMP.exists() and STAMP.read_text() == pins_key()
@@ -138,7 +143,7 @@ def _build_collector(ocb: Path, target: Path, env: dict[str, str], log: Path, *,
         COLLECTOR_SUM.write_text(produced)
     elif produced != COLLECTOR_SUM.read_text():
         raise ToolsError(
-            f"the collector's modules no longer match {COLLECTOR_SUM.relative_to(ROOT)}: "
+            f"the collector's modules no longer match {shown(COLLECTOR_SUM)}: "
             "if you changed a version in collector/local/otelcol-builder.yaml on purpose, run "
             "`python -m tracectl.tools --update-pins` and commit the new go.sum"
         )
@@ -156,7 +161,7 @@ def _build_jaeger(target: Path, env: dict[str, str], log: Path) -> None:
 def build(*, update_pins: bool = False, say=print) -> Path:
     """Build (or reuse from the cache) both binaries and install them into .tools/bin. Returns BIN."""
     if installed() and not update_pins:
-        say(f"tools are current in {BIN.relative_to(ROOT)} (pins {pins_key()})")
+        say(f"tools are current in {shown(BIN)} (pins {pins_key()})")
         return BIN
     go_version()  # a clear error before anything else when Go is missing
     key = pins_key()
@@ -181,7 +186,7 @@ def build(*, update_pins: bool = False, say=print) -> Path:
     for name in (COLLECTOR, JAEGER):
         shutil.copy2(target / "bin" / name, BIN / name)
     STAMP.write_text(key)
-    say(f"tools installed in {BIN.relative_to(ROOT)} (pins {key}, from {target})")
+    say(f"tools installed in {shown(BIN)} (pins {key}, from {target})")
     return BIN
 
 

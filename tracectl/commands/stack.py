@@ -53,7 +53,8 @@ def stack(exporter: str, otlp_port: int, work_dir: Path) -> None:
 
     try:
         with Stack(exporter, work_dir=work_dir, otlp_port=otlp_port) as running:
-            sys.exit(serve(running, click.echo))
+            code = serve(running, click.echo)
     except StackError as error:
         fail(str(error))
     err.print("stack stopped")
+    sys.exit(code)
