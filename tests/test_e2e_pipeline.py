@@ -294,6 +294,19 @@ def assert_bounded(scenario: Scenario, label: str) -> float:
     return worst
 
 
+def test_a_healthy_pipeline_never_holds_an_invocation_for_a_retry(tmp_path: Path) -> None:
+    # The twin of the fault tests below, in the same harness: no export fails, so no warm
+    # invocation pays the SDK's retry backoff (≈ 1 s). The first one is a cold start (boto3 loads
+    # the SNS model, first connections): up to ~1 s on a busy machine, so it is left out.
+    with Stack("both", work_dir=tmp_path / "stack") as stack:
+        assert stack.endpoints is not None
+        scenario = run_app(tmp_path, stack.endpoints.otlp_http, requests=INVOCATIONS, pump=False)
+    assert_bounded(scenario, "both.yaml, healthy")
+    warm = scenario.result["seconds"][1:]
+    print(f"healthy: first {scenario.result['seconds'][0]:.2f} s, warm max {max(warm):.2f} s")
+    assert max(warm) < 1.0
+
+
 @pytest.mark.parametrize("jaeger_fault", ["refused", "black-holed"])
 def test_a_dead_jaeger_bounds_each_flush_and_xray_still_gets_every_span(tmp_path: Path, jaeger_fault: str) -> None:
     hole = BlackHole() if jaeger_fault == "black-holed" else None

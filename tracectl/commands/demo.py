@@ -197,7 +197,7 @@ def _run_through_stack(requests_: int, out: Path, fault_rate: float, seed: int |
             fail(str(error))
         endpoints = pipeline.endpoints
         assert endpoints is not None
-        console.print(f"real pipeline up: {endpoints.to_json()}", highlight=False)
+        console.print(f"real pipeline up: {endpoints.to_json()}", highlight=False, soft_wrap=True)
         try:
             with LocalRun(
                 otlp_endpoint=endpoints.otlp_http,
