@@ -19,6 +19,23 @@ JAEGER_AUTHORIZATION_ENV = "JAEGER_AUTHORIZATION"
 OTLP_ENDPOINT = "http://localhost:4318"
 
 
+# The OTel SDK's standard limits, so that one span's X-Ray segment document stays under X-Ray's
+# 64 KB (the awsxray exporter loses a larger one whole). A span's attributes become annotations or
+# metadata, its exception events the segment's `cause`:
+#   32 attributes x 1 KiB + 2 events x 4 attributes x 2 KiB + 10 links ≈ 48 KiB of values, + ids and names.
+# An SQS batch (≤ 10 records) keeps a link per record; an exception keeps 2 KiB of stack trace.
+# Longer values are truncated, extra attributes dropped: the span itself is always delivered.
+SPAN_LIMITS = {
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "32",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "1024",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT": "2",
+    "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT": "4",
+    "OTEL_SPAN_LINK_COUNT_LIMIT": "10",
+    "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT": "4",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "2048",  # events' and links' values
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExporterProfile:
     lambda_tracing: str
@@ -68,6 +85,7 @@ def tracing_environment(config: TracerConfig, service_name: str) -> dict[str, st
         "OTEL_TRACES_SAMPLER": profile.sampler,
         "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        **SPAN_LIMITS,
     }
     if profile.sampler_arg is not None:
         env["OTEL_TRACES_SAMPLER_ARG"] = profile.sampler_arg

@@ -244,6 +244,66 @@ def test_the_sdks_record_and_jaeger_hold_identical_spans(both) -> None:
     assert comparison.verdict == "identical", [d.what for d in comparison.differences]
 
 
+# --- no span lost to size -----------------------------------------------------------------------
+
+GIANT = 1_000_000
+XRAY_SEGMENT_LIMIT = 64 * 1024
+
+
+def test_a_1mb_attribute_still_delivers_its_span_truncated_to_both_backends(tmp_path: Path) -> None:
+    # GIVEN a traced handler that sets a 1 MB attribute, in a process with a function's environment
+    from infra.config import TracerConfig
+    from infra.exporter_profile import tracing_environment
+
+    code = (
+        "from opentelemetry import trace\n"
+        "from functions.tracing import current_trace_ids, traced\n"
+        "from tracectl.lambda_context import LocalContext\n"
+        "@traced\n"
+        "def handler(event, context):\n"
+        f"    trace.get_current_span().set_attribute('payload', 'x' * {GIANT})\n"
+        "    return current_trace_ids()[0]\n"
+        "print(handler({}, LocalContext('giant')))\n"
+    )
+    with Stack("both", work_dir=tmp_path / "stack") as stack:
+        assert stack.endpoints is not None
+        config = TracerConfig(exporter="jaeger", jaeger_endpoint=stack.endpoints.jaeger_otlp)
+        env = {
+            "PATH": os.environ["PATH"],
+            **tracing_environment(config, "giant"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": stack.endpoints.otlp_http,
+            "AWS_LAMBDA_FUNCTION_NAME": "giant",
+            "AWS_REGION": REGION,
+            "PYTHONPATH": str(ROOT),
+        }
+        # WHEN it runs and flushes through the real collector (both.yaml)
+        completed = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert completed.returncode == 0, completed.stderr
+        trace_id = completed.stdout.split()[-1]
+        jaeger = wait_for(lambda: JaegerSource(stack.endpoints.jaeger_query).fetch(trace_id))
+        documents = segment_documents(stack.endpoints, trace_id)
+    # THEN Jaeger holds the span, the value cut to the span attribute limit
+    [span] = jaeger.spans
+    assert span.attributes["payload"] == "x" * 1024
+    # AND X-Ray holds it as one segment under its 64 KB limit, the value cut the same way
+    [segment] = documents
+    assert len(json.dumps(segment)) < XRAY_SEGMENT_LIMIT
+    assert segment["metadata"]["default"]["payload"] == "x" * 1024
+
+
+def wait_for(read, timeout_s: float = 30.0):
+    """read() until it returns something, or fail after timeout_s."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while (found := read()) is None:
+        assert time.monotonic() < deadline, f"nothing after {timeout_s:.0f} s"
+        time.sleep(0.2)
+    return found
+
+
 # --- faults, through the real collector --------------------------------------------------------
 
 

@@ -41,6 +41,10 @@ def test_every_function_is_traced_per_the_exporter_row(synth, exporter: str) -> 
         assert env["OTEL_TRACES_SAMPLER"] == sampler
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4318"
         assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+        # span limits that keep a segment document under X-Ray's 64 KB, and a link per SQS record
+        assert (env["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"], env["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"]) == ("32", "1024")
+        assert (env["OTEL_SPAN_EVENT_COUNT_LIMIT"], env["OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"]) == ("2", "2048")
+        assert int(env["OTEL_SPAN_LINK_COUNT_LIMIT"]) >= max(f.trigger.batch_size for f in topology.FUNCTIONS)
         assert props["Handler"] == f"functions.{env['OTEL_SERVICE_NAME']}.handler.handler"
         services.add(env["OTEL_SERVICE_NAME"])
         if exporter == "xray":
