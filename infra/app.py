@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from infra.config import TracerConfig
 from infra.stack import TracerStack
@@ -13,7 +13,7 @@ STACK_NAME = "OtelTracer"
 
 
 def build(app: App) -> TracerStack:
-    """Add the stack and the synth-time policies (tracing guard, cdk-nag AwsSolutions) to `app`.
+    """Add the stack and the synth-time policies (tracing guard, cdk-nag AwsSolutions and Serverless) to `app`.
 
     Raises `ConfigError` (one line, names the flag) when the context is invalid.
     """
@@ -21,5 +21,5 @@ def build(app: App) -> TracerStack:
     stack = TracerStack(
         app, STACK_NAME, config=config, description=f"OTel Tracer demo app, traces to {config.exporter}"
     )
-    Validations.of(app).add_plugins(EveryFunctionTraced(config), AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(EveryFunctionTraced(config), AwsSolutionsChecks(app), ServerlessChecks(app))
     return stack

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 EXPORTERS = ("xray", "jaeger", "both")
+# API Gateway's default account-level quotas per region: a stage cannot usefully allow more.
+API_RATE_CEILING, API_BURST_CEILING = 10_000, 5_000
 ARCHITECTURES = ("x86_64", "arm64")
 
 
@@ -31,6 +33,10 @@ class TracerConfig:
     fault_rate: float = 0.2
     xray_reservoir: int = 1
     xray_fixed_rate: float = 0.05
+    api_rate_limit: float = 50.0
+    """Steady requests per second the API stage accepts (then 429): a public endpoint has a ceiling."""
+    api_burst_limit: int = 100
+    """Requests the API stage accepts at once above the steady rate."""
 
     @property
     def sends_to_xray(self) -> bool:
@@ -66,6 +72,8 @@ class TracerConfig:
             fault_rate=_fraction(get, "faultRate", default=0.2),
             xray_reservoir=_count(get, "xrayReservoir", default=1),
             xray_fixed_rate=_fraction(get, "xrayFixedRate", default=0.05),
+            api_rate_limit=_within(get, "apiRateLimit", default=50.0, low=0.1, high=API_RATE_CEILING),
+            api_burst_limit=int(_within(get, "apiBurstLimit", default=100, low=1, high=API_BURST_CEILING, whole=True)),
         )
 
 
@@ -108,6 +116,22 @@ def _count(get: Callable[[str], object], key: str, *, default: int) -> int:
         raise ConfigError(f"-c {key}={raw} is not a whole number: use 0 or more (e.g. -c {key}={default})") from None
     if value < 0:
         raise ConfigError(f"-c {key}={raw} is negative: use 0 or more (e.g. -c {key}={default})")
+    return value
+
+
+def _within(
+    get: Callable[[str], object], key: str, *, default: float, low: float, high: float, whole: bool = False
+) -> float:
+    raw = get(key)
+    if raw is None or raw == "":
+        return default
+    valid = f"use {low:g} to {high:g} (e.g. -c {key}={default:g})"
+    try:
+        value = int(str(raw)) if whole else float(str(raw))
+    except ValueError:
+        raise ConfigError(f"-c {key}={raw} is not {'a whole number' if whole else 'a number'}: {valid}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"-c {key}={raw} is out of range: {valid}")
     return value
 
 

@@ -90,7 +90,7 @@ class TracerStack(Stack):
                 environment[topology.FAULT_RATE_ENV] = repr(config.fault_rate)
             fn = TracedFunction(
                 self,
-                _construct_id(spec.name),
+                function_construct_id(spec.name),
                 config=config,
                 service_name=spec.name,
                 handler=spec.handler,
@@ -107,7 +107,7 @@ class TracerStack(Stack):
             self._wire_trigger(fn, spec, topics=topics, queues=queues, async_failures=async_failures)
             self.functions[spec.name] = fn
 
-        self.api = self._api(self.functions["ingest"], tracing=profile.api_tracing)
+        self.api = self._api(self.functions["ingest"], tracing=profile.api_tracing, config=config)
         if profile.xray_write:
             XRayGroup(
                 self,
@@ -141,7 +141,11 @@ class TracerStack(Stack):
                 Acknowledgment(
                     id="AwsSolutions-SQS3",
                     reason="This queue is itself a dead-letter queue (SQS redrive or Lambda on-failure destination).",
-                )
+                ),
+                Acknowledgment(
+                    id="Serverless-SQSRedrivePolicy",
+                    reason="This queue is itself a dead-letter queue: what lands here stays for a person to read.",
+                ),
             )
         return queue
 
@@ -166,6 +170,12 @@ class TracerStack(Stack):
             topics[trigger.source].add_subscription(
                 subscriptions.LambdaSubscription(fn, dead_letter_queue=async_failures)
             )
+            _acknowledge(
+                fn,
+                "Serverless-LambdaDLQ",
+                "Invoked asynchronously by SNS: after Lambda's retries a failed event goes to the on-failure "
+                "destination (AsyncFailures), which supersedes a DLQ and also keeps the error and response.",
+            )
         elif trigger.kind == "sqs":
             assert trigger.source is not None
             fn.add_event_source(
@@ -173,8 +183,27 @@ class TracerStack(Stack):
                     queues[trigger.source], batch_size=trigger.batch_size, report_batch_item_failures=True
                 )
             )
+            _acknowledge(
+                fn,
+                "Serverless-LambdaDLQ",
+                "Invoked by an SQS event source mapping: failed records stay on the queue and its redrive "
+                "policy moves them to WorkDlq; a function DLQ only applies to asynchronous invocation.",
+            )
+            _acknowledge(
+                fn,
+                "Serverless-LambdaEventSourceMappingDestination",
+                "AWS offers on-failure destinations for stream and Kafka mappings, not for SQS ones: failed "
+                "records go where the queue's redrive policy sends them (WorkDlq after maxReceiveCount).",
+            )
+        else:  # api
+            _acknowledge(
+                fn,
+                "Serverless-LambdaDLQ",
+                "Invoked synchronously by API Gateway: the caller gets the error at once and nothing is "
+                "queued; a function DLQ only applies to asynchronous invocation.",
+            )
 
-    def _api(self, handler: lambda_.IFunction, *, tracing: bool) -> apigw.LambdaRestApi:
+    def _api(self, handler: lambda_.IFunction, *, tracing: bool, config: TracerConfig) -> apigw.LambdaRestApi:
         access_logs = logs.LogGroup(
             self, "ApiAccessLogs", retention=logs.RetentionDays.ONE_WEEK, removal_policy=RemovalPolicy.DESTROY
         )
@@ -188,6 +217,9 @@ class TracerStack(Stack):
             deploy_options=apigw.StageOptions(
                 stage_name="prod",
                 tracing_enabled=tracing,
+                # Not the account default (10,000 rps): a public endpoint's ceiling is chosen per deploy.
+                throttling_rate_limit=config.api_rate_limit,
+                throttling_burst_limit=config.api_burst_limit,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
@@ -210,8 +242,19 @@ class TracerStack(Stack):
             ("AwsSolutions-COG4", "Public by design: no Cognito user pool for a tracing demo endpoint."),
         ):
             Validations.of(api).acknowledge(Acknowledgment(id=rule, reason=reason))
+        if not tracing:
+            _acknowledge(
+                api,
+                "Serverless-APIGWXrayEnabled",
+                "Jaeger-only deploy: the ingest function's OpenTelemetry SERVER span is the trace's root; "
+                "X-Ray stage tracing would make segments nobody reads.",
+            )
         return api
 
 
-def _construct_id(function_name: str) -> str:
+def _acknowledge(scope: Construct, rule: str, reason: str) -> None:
+    Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def function_construct_id(function_name: str) -> str:
     return "".join(part.capitalize() for part in function_name.split("_")) + "Function"

@@ -94,3 +94,10 @@ class TracedFunction(lambda_.Function):
             cfn = self.node.default_child
             assert isinstance(cfn, lambda_.CfnFunction)
             cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=profile.lambda_tracing)
+            Validations.of(self).acknowledge(
+                Acknowledgment(
+                    id="Serverless-LambdaTracing",
+                    reason="Jaeger-only deploy: OpenTelemetry traces the function. Active X-Ray tracing would "
+                    "make segments nobody reads and, with tracing off, Lambda's trace header says Sampled=0.",
+                )
+            )

@@ -23,6 +23,14 @@ def test_defaults_are_xray_on_x86_with_documented_rates() -> None:
     assert (c.xray_reservoir, c.xray_fixed_rate, c.sampling_ratio) == (1, 0.05, 1.0)
 
 
+def test_api_throttling_defaults_and_context() -> None:
+    assert (config().api_rate_limit, config().api_burst_limit) == (50.0, 100)
+    assert (config(apiRateLimit="2.5", apiBurstLimit="5").api_rate_limit, config(apiBurstLimit=5).api_burst_limit) == (
+        2.5,
+        5,
+    )
+
+
 def test_cli_strings_are_parsed() -> None:
     c = config(exporter="both", jaegerEndpoint="https://j.example.com:4318", samplingRatio="0.25", faultRate="0")
     assert (c.sends_to_xray, c.sends_to_jaeger, c.sampling_ratio, c.fault_rate) == (True, True, 0.25, 0.0)
@@ -47,6 +55,10 @@ def test_cli_strings_are_parsed() -> None:
         ({"architecture": "sparc"}, "-c architecture=sparc is not valid: use one of x86_64 | arm64"),
         ({"xrayReservoir": "-1"}, "-c xrayReservoir=-1 is negative"),
         ({"externalUrl": "not a url"}, "-c externalUrl=not a url is not an http(s) URL"),
+        ({"apiRateLimit": "0"}, "-c apiRateLimit=0 is out of range: use 0.1 to 10000 (e.g. -c apiRateLimit=50)"),
+        ({"apiRateLimit": "fast"}, "-c apiRateLimit=fast is not a number: use 0.1 to 10000"),
+        ({"apiBurstLimit": "1.5"}, "-c apiBurstLimit=1.5 is not a whole number: use 1 to 5000"),
+        ({"apiBurstLimit": "6000"}, "-c apiBurstLimit=6000 is out of range: use 1 to 5000 (e.g. -c apiBurstLimit=100)"),
     ],
 )
 def test_bad_context_is_one_clear_line(context: dict, message: str) -> None:

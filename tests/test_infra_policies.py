@@ -11,7 +11,9 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 
+from infra import topology
 from infra.config import TracerConfig
+from infra.stack import function_construct_id
 from infra.tracing_guard import untraced_functions
 
 
@@ -19,15 +21,44 @@ from infra.tracing_guard import untraced_functions
 def test_cdk_nag_has_no_unacknowledged_finding_and_every_acknowledgement_a_reason(
     synth, acknowledgements, exporter: str
 ) -> None:
-    # GIVEN the app with cdk-nag's AwsSolutions pack as a validation plugin: synth itself raises
-    # on any unacknowledged finding, so reaching the template proves there is none.
+    # GIVEN the app with cdk-nag's AwsSolutions and Serverless packs as validation plugins: synth
+    # itself raises on any unacknowledged finding, so reaching the template proves there is none.
     synth(exporter)
     acks = acknowledgements(exporter)
     assert acks, "expected the documented acknowledgements"
     for path, rules in acks.items():
         for rule, reason in rules.items():
-            assert "AwsSolutions-" in rule
+            assert "AwsSolutions-" in rule or "Serverless-" in rule
             assert len(reason.split()) >= 6, f"{path} {rule}: reason too thin: {reason!r}"
+
+
+def serverless_acks(acknowledgements, exporter: str) -> dict[str, dict[str, str]]:
+    """{rule: {construct path: reason}} for the Serverless pack's acknowledgements."""
+    found: dict[str, dict[str, str]] = {}
+    for path, rules in acknowledgements(exporter).items():
+        for rule, reason in rules.items():
+            if "Serverless-" in rule:  # recorded as e.g. "Annotation::Serverless-LambdaDLQ"
+                found.setdefault(rule[rule.index("Serverless-") :], {})[path] = reason
+    return found
+
+
+@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+def test_serverless_findings_are_fixed_or_acknowledged_with_the_reason(acknowledgements, exporter: str) -> None:
+    acks = serverless_acks(acknowledgements, exporter)
+    # the API's default throttling was a real finding: fixed (see the stage test), never acknowledged
+    assert "Serverless-APIGWDefaultThrottling" not in acks
+    dlq = acks["Serverless-LambdaDLQ"]
+    assert len(dlq) == len(topology.FUNCTIONS)
+    for function in topology.FUNCTIONS:
+        [reason] = [r for path, r in dlq.items() if path.endswith(f"/{function_construct_id(function.name)}")]
+        expected = {"api": "synchronously", "sns": "on-failure destination", "sqs": "redrive policy"}
+        assert expected[function.trigger.kind] in reason, (function.name, reason)
+    assert {p.rsplit("/", 1)[-1] for p in acks["Serverless-SQSRedrivePolicy"]} == {"WorkDlq", "AsyncFailures"}
+    assert all("itself a dead-letter queue" in r for r in acks["Serverless-SQSRedrivePolicy"].values())
+    [esm_reason] = acks["Serverless-LambdaEventSourceMappingDestination"].values()
+    assert "not for SQS" in esm_reason
+    jaeger_only = {"Serverless-LambdaTracing", "Serverless-APIGWXrayEnabled"}
+    assert (jaeger_only <= acks.keys()) == (exporter == "jaeger")
 
 
 def test_xray_wildcard_is_acknowledged_only_where_xray_is_a_target(acknowledgements) -> None:

@@ -68,6 +68,17 @@ def test_api_stage_tracing_follows_the_exporter(synth, exporter: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("context", "rate", "burst"), [({}, 50, 100), ({"apiRateLimit": "2.5", "apiBurstLimit": "5"}, 2.5, 5)]
+)
+def test_the_api_stage_is_throttled_for_every_method(synth, context: dict, rate: float, burst: int) -> None:
+    # A public endpoint on the account's default throttling can be driven to any bill.
+    [stage] = of_type(synth("both", **context), "AWS::ApiGateway::Stage")
+    [settings] = stage["MethodSettings"]
+    assert (settings["HttpMethod"], settings["ResourcePath"]) == ("*", "/*")
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (rate, burst)
+
+
 @pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
 def test_xray_permissions_group_and_rule_only_when_xray_is_a_target(synth, exporter: str) -> None:
     template = synth(exporter)
