@@ -1,7 +1,7 @@
 """The tracer provider every handler shares, configured only from the standard `OTEL_*` env vars.
 
 `setup()` is idempotent: the first call builds the provider (X-Ray id generator, Lambda resource,
-batch processor → OTLP/HTTP exporter) and instruments botocore and urllib3; later calls return
+batch processor → redaction → OTLP/HTTP exporter) and instruments botocore and urllib3; later calls return
 the same provider and change nothing. `flush()` exports what is buffered within a bounded time.
 """
 
@@ -18,6 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from functions.tracing.redaction import RedactingExporter
 from functions.tracing.sqs_injection import inject_sqs_trace_context
 
 _logger = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ def setup(exporter: SpanExporter | None = None) -> TracerProvider:
         try:
             provider = TracerProvider(resource=_resource(), id_generator=AwsXRayIdGenerator())
             provider.add_span_processor(
-                BatchSpanProcessor(exporter or _otlp_exporter(), export_timeout_millis=_timeout_s * 1000)
+                BatchSpanProcessor(
+                    RedactingExporter(exporter or _otlp_exporter()), export_timeout_millis=_timeout_s * 1000
+                )
             )
             trace.set_tracer_provider(provider)
             _instrument(provider)

@@ -1,7 +1,8 @@
 """JSON log lines that join with traces in either backend.
 
 Each line carries `trace_id` (32 hex, Jaeger), `xray_trace_id` (`1-…-…`, X-Ray), `span_id`,
-`cold_start`, `function_name` and `request_id` of the current invocation.
+`cold_start`, `function_name` and `request_id` of the current invocation. URLs and credential
+fields are redacted as in spans (functions/tracing/redaction.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from opentelemetry import trace
 
 from functions.tracing.ids import to_xray_id
+from functions.tracing.redaction import redact_attribute, redact_text
 
 # (request id, cold start) of the invocation in progress; set by the handler decorator.
 current_invocation: ContextVar[tuple[str | None, bool | None]] = ContextVar("invocation", default=(None, None))
@@ -27,7 +29,7 @@ class JsonFormatter(logging.Formatter):
         line: dict[str, object] = {
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
-            "message": record.getMessage(),
+            "message": redact_text(record.getMessage()),
             "logger": record.name,
             "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("OTEL_SERVICE_NAME"),
             "request_id": request_id,
@@ -39,9 +41,9 @@ class JsonFormatter(logging.Formatter):
             line["xray_trace_id"] = to_xray_id(context.trace_id)
             line["span_id"] = f"{context.span_id:016x}"
         for key, value in getattr(record, "fields", {}).items():
-            line.setdefault(key, value)
+            line.setdefault(key, redact_attribute(key, value))
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            line["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(line, default=str)
 
 
