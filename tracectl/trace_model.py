@@ -164,6 +164,6 @@ def load_jsonl(path: Path) -> dict[str, Trace]:
             if line.strip():
                 try:
                     spans.extend(spans_from_otlp_json(json.loads(line)))
-                except (ValueError, KeyError, TypeError) as error:
+                except (ValueError, KeyError, TypeError, AttributeError) as error:  # any shape but OTLP's
                     raise ValueError(f"{path}:{number}: not an OTLP JSON trace export ({error})") from None
     return group(spans)

@@ -111,7 +111,12 @@ def _take_cold_start() -> bool:
 def _start_invocation_span(event: Any, context: Any, cold_start: bool) -> Span | None:
     try:
         trigger = events.trigger_of(event)
-        name, kind, parent, links, attributes = _describe(trigger, event)
+        try:
+            name, kind, parent, links, attributes = _describe(trigger, event)
+        except Exception:  # an event shaped like no trigger we know: still one span, as `other`
+            _logger.warning("tracing: %s event not understood; traced as other", trigger, exc_info=True)
+            trigger = "other"
+            name, kind, parent, links, attributes = _describe(trigger, event)
         arn = getattr(context, "invoked_function_arn", None)
         attributes.update(
             {
@@ -160,7 +165,8 @@ def _describe(trigger: str, event: Any) -> tuple[str, SpanKind, Any, list[Link],
         }
         contexts = [_record_context(r) for r in records]
         if len(records) == 1:
-            message_id = records[0].get("messageId") or (records[0].get("Sns") or {}).get("MessageId")
+            sns = records[0].get("Sns")
+            message_id = records[0].get("messageId") or (sns.get("MessageId") if isinstance(sns, dict) else None)
             if isinstance(message_id, str):
                 attributes["messaging.message.id"] = message_id
             parent = contexts[0] or propagate.extract({})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -127,7 +128,12 @@ def show_trace(trace_id: str, file: Path, as_json: bool) -> None:
     """Show TRACE_ID (32 hex, X-Ray `1-…-…`, or a unique prefix) as a waterfall."""
     from tracectl.waterfall import waterfall
 
-    wanted = hex_id(trace_id) if trace_id.startswith("1-") else trace_id.lower()
+    if trace_id.startswith("1-"):
+        wanted = hex_id(trace_id)
+    elif re.fullmatch(r"[0-9a-fA-F]{1,32}", trace_id):
+        wanted = trace_id.lower()
+    else:
+        fail(f"{trace_id} is not a trace id or a prefix of one: use hex digits or an X-Ray id like 1-5f8a1b2c-0af7…")
     loaded = load(file)
     matches = [t for tid, t in loaded.items() if tid.startswith(wanted)]
     if len(matches) != 1:
