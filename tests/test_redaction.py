@@ -143,26 +143,21 @@ def test_botocore_calls_and_a_presigned_url_leak_no_credential(local_aws, spans)
     import boto3
     from botocore.config import Config
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=local_aws.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="AKIATESTREDACTION",
-        aws_secret_access_key=SECRET,
-        aws_session_token=f"token-{SECRET}",
-    )
-    client.create_bucket(Bucket="redaction")
-    client.put_object(Bucket="redaction", Key="k", Body=b"x")
-    sigv4 = boto3.client(
-        "s3",
-        endpoint_url=local_aws.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="AKIATESTREDACTION",
-        aws_secret_access_key=SECRET,
-        aws_session_token=f"token-{SECRET}",
-        config=Config(signature_version="s3v4"),
-    )
-    urls = [c.generate_presigned_url("get_object", Params={"Bucket": "redaction", "Key": "k"}) for c in (client, sigv4)]
+    def s3(signature_version: str):
+        return boto3.client(
+            "s3",
+            endpoint_url=local_aws.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="AKIATESTREDACTION",
+            aws_secret_access_key=SECRET,
+            aws_session_token=f"token-{SECRET}",
+            config=Config(signature_version=signature_version),
+        )
+
+    s3("s3").create_bucket(Bucket="redaction")
+    s3("s3").put_object(Bucket="redaction", Key="k", Body=b"x")
+    key = {"Bucket": "redaction", "Key": "k"}
+    urls = [s3(version).generate_presigned_url("get_object", Params=key) for version in ("s3", "s3v4")]
     assert all(f"token-{SECRET}" in url for url in urls)  # the session token travels in the query
     # WHEN they are fetched with urllib3 (instrumented) inside a traced span
     with trace.get_tracer("test").start_as_current_span("fetch"):
