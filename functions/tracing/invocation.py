@@ -1,13 +1,17 @@
 """The handler decorator: one span per invocation, parented from wherever the event came from.
 
-- API Gateway (REST proxy): a SERVER span `GET /{proxy+}`, parent from the request headers
-  (`traceparent`, `X-Amzn-Trace-Id`) through the configured propagators, which include Lambda's
+Every common trigger is recognised (`events.trigger_of`) and named and attributed by the semantic
+conventions (`triggers`). The parent:
+- HTTP (API Gateway REST/HTTP APIs, function URLs, ALB): the request headers (`traceparent`,
+  `X-Amzn-Trace-Id`) through the configured propagators, which include Lambda's
   `_X_AMZN_TRACE_ID` when `OTEL_PROPAGATORS` has `xray-lambda`.
-- SNS / SQS: a CONSUMER span `<topic|queue> process`. One record: parent from the record's
-  message attributes (or SQS `AWSTraceHeader`). Several: parent from the first record that
-  carries a context (X-Ray's own rule for batches), with a link to every record's context;
-  `process_record()` then gives each record its own span in its sender's trace.
-- Anything else, malformed events included: an INTERNAL span; tracing never raises.
+- Batches (SNS, SQS, DynamoDB Streams, Kinesis, Kafka): one record: the record's own context
+  (message attributes, SQS `AWSTraceHeader`, the item's `traceparent`, Kafka headers). Several:
+  the first record that carries a context (X-Ray's own rule for batches), with a link to every
+  record's context; `process_record()` then gives each record its own span in its sender's trace.
+- EventBridge: W3C context in `detail._trace`, else Lambda's own trace header.
+- S3, schedules, WebSocket, anything else (malformed events included): Lambda's own trace header
+  where the propagators read it, else a new trace. Tracing never raises.
 
 The handler's exception is recorded (status ERROR) and re-raised unchanged; spans are flushed in
 `finally` within the export timeout.
@@ -29,7 +33,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from functions.tracing import bootstrap, events
+from functions.tracing import bootstrap, events, triggers
 from functions.tracing.ids import to_xray_id
 from functions.tracing.logs import current_invocation
 
@@ -42,9 +46,6 @@ _cold_start = True
 _message_propagator = CompositePropagator(
     [TraceContextTextMapPropagator(), W3CBaggagePropagator(), AwsXRayPropagator()]
 )
-# Semantic-convention values (botocore's instrumentation writes `aws.sqs` on the producer side).
-_MESSAGING_SYSTEM = {"sns": "aws.sns", "sqs": "aws_sqs"}
-_FAAS_TRIGGER = {"api": "http", "sns": "pubsub", "sqs": "pubsub", "other": "other"}
 
 
 class LambdaContext(Protocol):
@@ -120,7 +121,7 @@ def _start_invocation_span(event: Any, context: Any, cold_start: bool) -> Span |
         arn = getattr(context, "invoked_function_arn", None)
         attributes.update(
             {
-                "faas.trigger": _FAAS_TRIGGER[trigger],
+                "faas.trigger": triggers.FAAS_TRIGGER[trigger],
                 "faas.coldstart": cold_start,
                 "faas.invocation_id": str(getattr(context, "aws_request_id", "")),
             }
@@ -136,53 +137,35 @@ def _start_invocation_span(event: Any, context: Any, cold_start: bool) -> Span |
 
 def _describe(trigger: str, event: Any) -> tuple[str, SpanKind, Any, list[Link], dict[str, Any]]:
     """(span name, kind, parent context, links, attributes) for an event."""
-    if trigger == "api":
-        method = str(event.get("httpMethod") or "HTTP")
-        route = event.get("resource") or event.get("path") or "/"
-        headers = events.api_carrier(event)
-        # HTTP semantic conventions as the contrib instrumentations emit them by default and
-        # as the collector's awsxray exporter maps them onto the segment's `http` object.
-        attributes: dict[str, Any] = {
-            "http.method": method,
-            "http.route": str(route),
-            "http.target": str(event.get("path") or "/"),
-            "http.scheme": "https",
-        }
-        for attribute, header in (("http.host", "host"), ("http.user_agent", "user-agent")):
-            if header in headers:
-                attributes[attribute] = headers[header]
-        parent = propagate.extract(headers, getter=events.carrier_getter)
-        return f"{method} {route}", SpanKind.SERVER, parent, [], attributes
-
-    if trigger in ("sns", "sqs"):
-        records = events.records(event)
-        source = events.source_name(records[0]) or trigger
-        attributes = {
-            "messaging.system": _MESSAGING_SYSTEM[trigger],
-            "messaging.operation.type": "process",
-            "messaging.destination.name": source,
-            "messaging.batch.message_count": len(records),
-        }
-        contexts = [_record_context(r) for r in records]
-        if len(records) == 1:
-            sns = records[0].get("Sns")
-            message_id = records[0].get("messageId") or (sns.get("MessageId") if isinstance(sns, dict) else None)
-            if isinstance(message_id, str):
-                attributes["messaging.message.id"] = message_id
-            parent = contexts[0] or propagate.extract({})
-            return f"{source} process", SpanKind.CONSUMER, parent, [], attributes
+    description = triggers.describe(trigger, event)
+    name, kind, attributes = description.name, description.kind, description.attributes
+    if trigger in events.HTTP_TRIGGERS:
+        parent = propagate.extract(triggers.http_headers(trigger, event), getter=events.carrier_getter)
+        return name, kind, parent, [], attributes
+    if trigger in events.BATCH_TRIGGERS:
+        contexts = [_record_context(r) for r in events.records(event)]
+        if len(contexts) == 1:
+            return name, kind, contexts[0] or propagate.extract({}), [], attributes
         # As X-Ray does for Lambda: the batch joins the first traced record's trace, and links
         # every record, so no request's trace gains a stray root and each batch is findable.
         traced_contexts = [c for c in contexts if c is not None]
         links = [Link(trace.get_current_span(c).get_span_context()) for c in traced_contexts]
         parent = traced_contexts[0] if traced_contexts else propagate.extract({})
-        return f"{source} process", SpanKind.CONSUMER, parent, links, attributes
-
-    return "invocation", SpanKind.SERVER, propagate.extract({}), [], {}
+        return name, kind, parent, links, attributes
+    if trigger == "eventbridge":
+        carried = _carried_context(events.eventbridge_carrier(event))
+        return name, kind, carried or propagate.extract({}), [], attributes
+    # S3, schedules, WebSocket, anything else: no context in the event itself. With `xray-lambda`
+    # the propagators read Lambda's own trace header (AWS propagates it for S3 and EventBridge).
+    return name, kind, propagate.extract({}), [], attributes
 
 
 def _record_context(record: dict) -> Any | None:
-    carrier = events.record_carrier(record)
+    return _carried_context(events.record_carrier(record))
+
+
+def _carried_context(carrier: dict[str, str]) -> Any | None:
+    """The sender's context a message carries (W3C or X-Ray), or None."""
     if not events.has_trace_context(carrier):
         return None
     extracted = _message_propagator.extract(carrier, context=otel_context.Context(), getter=events.carrier_getter)

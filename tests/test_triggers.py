@@ -1,0 +1,183 @@
+"""Every common Lambda trigger, from AWS's documented event shapes (tests/fixtures/events/), gets
+the invocation span the semantic conventions describe, and the parent its event can carry."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from opentelemetry.trace import SpanKind
+
+from functions.tracing import events, process_record
+from tests.conftest import ROOT
+from tracectl.lambda_context import LocalContext
+
+EVENTS = ROOT / "tests" / "fixtures" / "events"
+W3C_TRACE = "5f8a1b2c0af7651916cd43dd8448eb21"  # the traceparent the fixtures carry
+W3C_SPAN = "b7ad6b7169203331"
+
+# fixture → (trigger, faas.trigger, kind, span name, attributes the span must have)
+EXPECTED = {
+    "apigw_rest_v1": (
+        "api",
+        "http",
+        SpanKind.SERVER,
+        "GET /{proxy+}",
+        {"http.method": "GET", "http.target": "/orders/1"},
+    ),
+    "apigw_http_v2": (
+        "http_api",
+        "http",
+        SpanKind.SERVER,
+        "GET /orders/{id}",
+        {
+            "http.method": "GET",
+            "http.route": "/orders/{id}",
+            "http.target": "/orders/42",
+            "http.user_agent": "curl/8.5.0",
+        },
+    ),
+    "function_url": (
+        "function_url",
+        "http",
+        SpanKind.SERVER,
+        "POST /my/path",
+        {"http.method": "POST", "http.target": "/my/path", "http.host": "abcdefg123.lambda-url.us-east-1.on.aws"},
+    ),
+    "alb_multi_value": (
+        "alb",
+        "http",
+        SpanKind.SERVER,
+        "GET /lambda",
+        {"http.method": "GET", "http.scheme": "http", "http.host": "lambda-alb-123578498.us-east-2.elb.amazonaws.com"},
+    ),
+    "websocket_message": ("websocket", "other", SpanKind.SERVER, "WebSocket sendmessage", {}),
+    "sns": ("sns", "pubsub", SpanKind.CONSUMER, "ingest process", {"messaging.system": "aws.sns"}),
+    "sqs": ("sqs", "pubsub", SpanKind.CONSUMER, "work process", {"messaging.system": "aws_sqs"}),
+    "kinesis": (
+        "kinesis",
+        "pubsub",
+        SpanKind.CONSUMER,
+        "lambda-stream process",
+        {"messaging.system": "aws.kinesis", "messaging.destination.name": "lambda-stream"},
+    ),
+    "msk_kafka": ("kafka", "pubsub", SpanKind.CONSUMER, "mytopic process", {"messaging.system": "kafka"}),
+    "self_managed_kafka": (
+        "kafka",
+        "pubsub",
+        SpanKind.CONSUMER,
+        "orders process",
+        {"messaging.batch.message_count": 2},
+    ),
+    "s3_put": (
+        "s3",
+        "datasource",
+        SpanKind.SERVER,
+        "uploads-bucket insert",
+        {
+            "faas.document.collection": "uploads-bucket",
+            "faas.document.operation": "insert",
+            "faas.document.name": "b21b84d653bb07b05b1e6b33684dc11b",
+            "faas.document.time": "2019-09-03T19:37:27.192Z",
+        },
+    ),
+    "dynamodb_stream": (
+        "dynamodb",
+        "datasource",
+        SpanKind.CONSUMER,
+        "hits process",
+        {"faas.document.collection": "hits", "faas.document.operation": "edit", "messaging.batch.message_count": 2},
+    ),
+    "eventbridge": (
+        "eventbridge",
+        "pubsub",
+        SpanKind.CONSUMER,
+        "aws.rds process",
+        {"messaging.destination.name": "aws.rds"},
+    ),
+    "eventbridge_traced": (
+        "eventbridge",
+        "pubsub",
+        SpanKind.CONSUMER,
+        "otel-tracer.ingest process",
+        {"aws.eventbridge.detail_type": "hit.recorded"},
+    ),
+    "scheduled_event": (
+        "schedule",
+        "timer",
+        SpanKind.SERVER,
+        "my-schedule timer",
+        {"faas.time": "2019-03-01T01:23:45Z"},
+    ),
+}
+# Fixtures whose event carries W3C context the invocation continues (one record, or the
+# first traced record of a batch, with a link to each).
+CONTINUES = {"apigw_rest_v1", "apigw_http_v2", "alb_multi_value", "sns", "sqs", "msk_kafka", "eventbridge_traced"}
+
+
+def load(name: str) -> dict:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def test_every_fixture_is_covered() -> None:
+    assert {p.stem for p in EVENTS.glob("*.json")} == set(EXPECTED)
+
+
+@pytest.fixture(scope="module")
+def traced_echo(span_exporter):
+    from functions.tracing import traced
+
+    @traced
+    def handler(event, context):
+        for record in events.records(event):
+            with process_record(record):
+                pass
+        return "done"
+
+    return handler
+
+
+@pytest.mark.parametrize("fixture", sorted(EXPECTED))
+def test_each_trigger_gets_the_span_the_conventions_describe(fixture: str, traced_echo, spans) -> None:
+    trigger, faas_trigger, kind, name, attributes = EXPECTED[fixture]
+    event = load(fixture)
+    assert events.trigger_of(event) == trigger
+    request_id = str(uuid.uuid4())
+    assert traced_echo(event, LocalContext("fn", aws_request_id=request_id)) == "done"
+    [span] = [s for s in spans() if s.attributes.get("faas.invocation_id") == request_id]
+    assert (span.name, span.kind, span.attributes["faas.trigger"]) == (name, kind, faas_trigger)
+    assert dict(span.attributes).items() >= attributes.items()
+    if fixture in CONTINUES:
+        assert f"{span.context.trace_id:032x}" == W3C_TRACE
+        assert f"{span.parent.span_id:016x}" == W3C_SPAN
+    else:
+        assert span.parent is None or fixture == "dynamodb_stream"
+
+
+def test_a_dynamodb_stream_batch_joins_its_first_writer_and_links_every_writer(traced_echo, spans) -> None:
+    # GIVEN two stream records whose items were written in two traces (the `traceparent` attribute)
+    event = load("dynamodb_stream")
+    request_id = str(uuid.uuid4())
+    traced_echo(event, LocalContext("stream", aws_request_id=request_id))
+    finished = spans()
+    [invocation] = [s for s in finished if s.attributes.get("faas.invocation_id") == request_id]
+    # THEN the invocation continues the first writer's trace and links both writers
+    assert f"{invocation.context.trace_id:032x}" == W3C_TRACE
+    assert {f"{link.context.trace_id:032x}" for link in invocation.links} == {
+        W3C_TRACE,
+        "6b0329265bf6e192d56ebd46172c790f",
+    }
+    # AND each record gets a span in its own writer's trace
+    records = [s for s in finished if s.name == "hits process" and s is not invocation]
+    assert {f"{s.context.trace_id:032x}" for s in records} == {W3C_TRACE, "6b0329265bf6e192d56ebd46172c790f"}
+
+
+def test_a_trigger_that_cannot_carry_context_starts_a_root_and_says_why_in_its_kind(traced_echo, spans) -> None:
+    # Kinesis data is the producer's opaque payload and S3 notifications carry no attributes: in
+    # Jaeger mode these invocations are roots (in X-Ray mode Lambda's own header links S3 ones).
+    for fixture in ("kinesis", "s3_put", "scheduled_event"):
+        request_id = str(uuid.uuid4())
+        traced_echo(load(fixture), LocalContext("fn", aws_request_id=request_id))
+        [span] = [s for s in spans() if s.attributes.get("faas.invocation_id") == request_id]
+        assert span.parent is None and not span.links, fixture
