@@ -10,7 +10,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from functions.tracing import add_metadata, annotate, bootstrap, get_logger
-from functions.tracing.sqs_injection import inject_sqs_trace_context
+from functions.tracing.message_injection import inject_trace_context
 from tracectl.lambda_context import LocalContext
 
 MALFORMED = [
@@ -100,7 +100,7 @@ def with_span(fn):
 
 def test_injection_adds_context_beside_user_attributes(span_exporter) -> None:
     params = message(origin="me")
-    span = with_span(lambda s: inject_sqs_trace_context(s, "sqs", "SendMessage", params))
+    span = with_span(lambda s: inject_trace_context(s, "sqs", "SendMessage", params))
     attributes = params["MessageAttributes"]
     assert attributes["origin"]["StringValue"] == "me"
     assert attributes["traceparent"]["StringValue"].split("-")[2] == f"{span.context.span_id:016x}"
@@ -108,7 +108,7 @@ def test_injection_adds_context_beside_user_attributes(span_exporter) -> None:
 
 def test_injection_never_overwrites_a_users_trace_attribute(span_exporter) -> None:
     params = message(traceparent="00-11111111111111111111111111111111-2222222222222222-01")
-    with_span(lambda s: inject_sqs_trace_context(s, "sqs", "SendMessage", params))
+    with_span(lambda s: inject_trace_context(s, "sqs", "SendMessage", params))
     assert (
         params["MessageAttributes"]
         == message(traceparent="00-11111111111111111111111111111111-2222222222222222-01")["MessageAttributes"]
@@ -117,10 +117,10 @@ def test_injection_never_overwrites_a_users_trace_attribute(span_exporter) -> No
 
 def test_injection_respects_the_ten_attribute_limit(span_exporter) -> None:
     full = message(**{f"a{i}": "v" for i in range(9)})
-    with_span(lambda s: inject_sqs_trace_context(s, "sqs", "SendMessage", full))
+    with_span(lambda s: inject_trace_context(s, "sqs", "SendMessage", full))
     assert len(full["MessageAttributes"]) == 9  # 9 + traceparent + X-Amzn-Trace-Id would exceed 10
     roomy = message(**{f"a{i}": "v" for i in range(8)})
-    with_span(lambda s: inject_sqs_trace_context(s, "sqs", "SendMessage", roomy))
+    with_span(lambda s: inject_trace_context(s, "sqs", "SendMessage", roomy))
     assert len(roomy["MessageAttributes"]) == 10
 
 
@@ -133,10 +133,10 @@ def test_injection_covers_every_batch_entry_and_ignores_junk(span_exporter) -> N
             {"Id": "2", "MessageBody": "b", "MessageAttributes": "bad"},
         ],
     }
-    with_span(lambda s: inject_sqs_trace_context(s, "sqs", "SendMessageBatch", params))
+    with_span(lambda s: inject_trace_context(s, "sqs", "SendMessageBatch", params))
     assert "traceparent" in params["Entries"][0]["MessageAttributes"]
     assert params["Entries"][2]["MessageAttributes"] == "bad"
-    inject_sqs_trace_context(None, "sqs", "SendMessage", None)  # nothing to do, no error
+    inject_trace_context(None, "sqs", "SendMessage", None)  # nothing to do, no error
 
 
 def test_annotate_and_metadata_reach_the_span_in_both_vocabularies(span_exporter) -> None:

@@ -181,3 +181,75 @@ def test_a_trigger_that_cannot_carry_context_starts_a_root_and_says_why_in_its_k
         traced_echo(load(fixture), LocalContext("fn", aws_request_id=request_id))
         [span] = [s for s in spans() if s.attributes.get("faas.invocation_id") == request_id]
         assert span.parent is None and not span.links, fixture
+
+
+# --- EventBridge: the producer carries W3C context in the event ------------------------------------
+
+
+def test_put_events_carries_context_that_the_target_continues(local_aws, traced_echo, spans) -> None:
+    # GIVEN a bus whose rule delivers to a queue (what a Lambda target receives is the same event)
+    import boto3
+    from opentelemetry import trace
+
+    from tracectl.local_aws import boto_credentials
+
+    def client(service: str):
+        return boto3.client(service, endpoint_url=local_aws.endpoint, region_name="us-east-1", **boto_credentials())
+
+    bus = "trace-bus"
+    client("events").create_event_bus(Name=bus)
+    queue_url = client("sqs").create_queue(QueueName="audit-tap")["QueueUrl"]
+    queue_arn = client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    client("events").put_rule(
+        Name="hits", EventBusName=bus, EventPattern=json.dumps({"source": ["otel-tracer.ingest"]})
+    )
+    client("events").put_targets(Rule="hits", EventBusName=bus, Targets=[{"Id": "tap", "Arn": queue_arn}])
+    # WHEN a traced producer puts an event with a Detail of its own (botocore instrumented)
+    caller_detail = {"path": "/orders/9", "note": "mine"}
+    with trace.get_tracer("test").start_as_current_span("producer") as producer:
+        client("events").put_events(
+            Entries=[
+                {
+                    "Source": "otel-tracer.ingest",
+                    "DetailType": "hit.recorded",
+                    "Detail": json.dumps(caller_detail),
+                    "EventBusName": bus,
+                }
+            ]
+        )
+    [message] = client("sqs").receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
+    event = json.loads(message["Body"])
+    # THEN the delivered event keeps every field of the caller's and carries the context
+    assert {k: event["detail"][k] for k in caller_detail} == caller_detail
+    assert set(event["detail"]) == {*caller_detail, "_trace"}
+    # AND the target's invocation span continues the producer's trace under the PutEvents span
+    request_id = str(uuid.uuid4())
+    traced_echo(event, LocalContext("audit", aws_request_id=request_id))
+    finished = spans()
+    [invocation] = [s for s in finished if s.attributes.get("faas.invocation_id") == request_id]
+    [put] = [s for s in finished if s.name == "EventBridge.PutEvents"]
+    assert invocation.context.trace_id == producer.get_span_context().trace_id
+    assert invocation.parent.span_id == put.context.span_id
+
+
+def test_put_events_injection_respects_the_callers_field_and_the_size_limit(span_exporter) -> None:
+    from opentelemetry import trace
+
+    from functions.tracing.message_injection import MAX_EVENTBRIDGE_ENTRY_BYTES, inject_trace_context
+
+    own = json.dumps({"_trace": {"traceparent": "mine"}})
+    big = json.dumps({"blob": "x" * (MAX_EVENTBRIDGE_ENTRY_BYTES - 40)})
+    entries = [
+        {"Source": "s", "DetailType": "d", "Detail": own},
+        {"Source": "s", "DetailType": "d", "Detail": big},
+        {"Source": "s", "DetailType": "d", "Detail": "[1, 2]"},
+        {"Source": "s", "DetailType": "d", "Detail": "not json"},
+        "junk",
+    ]
+    with trace.get_tracer("test").start_as_current_span("send"):
+        inject_trace_context(None, "events", "PutEvents", {"Entries": entries})
+    assert entries[0]["Detail"] == own  # the caller's own _trace wins
+    assert entries[1]["Detail"] == big  # would pass 256 KB: sent as it was
+    assert entries[2]["Detail"] == "[1, 2]" and entries[3]["Detail"] == "not json"

@@ -18,8 +18,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from functions.tracing.message_injection import inject_trace_context
 from functions.tracing.redaction import RedactingExporter
-from functions.tracing.sqs_injection import inject_sqs_trace_context
 
 _logger = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -110,7 +110,7 @@ def _instrument(provider: TracerProvider) -> None:
         from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
         from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
 
-        BotocoreInstrumentor().instrument(tracer_provider=provider, request_hook=inject_sqs_trace_context)
+        BotocoreInstrumentor().instrument(tracer_provider=provider, request_hook=inject_trace_context)
         URLLib3Instrumentor().instrument(tracer_provider=provider)
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.exception("tracing: instrumentation failed; handler runs with manual spans only")
