@@ -37,3 +37,10 @@ def sns_paths(event: Any) -> list[str]:
         if path is not None:
             paths.append(path)
     return paths
+
+
+def event_path(event: Any) -> str | None:
+    """The path in an EventBridge event's detail (what `ingest` put on the bus), or None."""
+    detail = event.get("detail") if isinstance(event, dict) else None
+    path = detail.get("path") if isinstance(detail, dict) else None
+    return path[:MAX_PATH_LENGTH] if isinstance(path, str) else None

@@ -11,6 +11,8 @@ from typing import Any
 from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -75,6 +77,7 @@ class TracerStack(Stack):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
+        bus = events.EventBus(self, "AppBus")
         code = function_code(config.architecture)
         self.functions: dict[str, TracedFunction] = {}
         for spec in topology.FUNCTIONS:
@@ -83,6 +86,8 @@ class TracerStack(Stack):
                 environment[topology.TOPIC_ARN_ENV] = topics[spec.publishes_to].topic_arn
             if spec.sends_to:
                 environment[topology.QUEUE_URL_ENV] = queues[spec.sends_to].queue_url
+            if spec.puts_events_to:
+                environment[topology.EVENT_BUS_ENV] = bus.event_bus_name
             if spec.writes_table:
                 environment[topology.TABLE_NAME_ENV] = table.table_name
             if spec.calls_external:
@@ -102,9 +107,11 @@ class TracerStack(Stack):
                 topics[spec.publishes_to].grant_publish(fn)
             if spec.sends_to:
                 queues[spec.sends_to].grant_send_messages(fn)
+            if spec.puts_events_to:
+                bus.grant_put_events_to(fn)
             if spec.writes_table:
                 table.grant_read_write_data(fn)
-            self._wire_trigger(fn, spec, topics=topics, queues=queues, async_failures=async_failures)
+            self._wire_trigger(fn, spec, topics=topics, queues=queues, bus=bus, async_failures=async_failures)
             self.functions[spec.name] = fn
 
         self.api = self._api(self.functions["ingest"], tracing=profile.api_tracing, config=config)
@@ -156,6 +163,7 @@ class TracerStack(Stack):
         *,
         topics: dict[str, sns.Topic],
         queues: dict[str, sqs.Queue],
+        bus: events.EventBus,
         async_failures: sqs.Queue,
     ) -> None:
         trigger = spec.trigger
@@ -194,6 +202,30 @@ class TracerStack(Stack):
                 "Serverless-LambdaEventSourceMappingDestination",
                 "AWS offers on-failure destinations for stream and Kafka mappings, not for SQS ones: failed "
                 "records go where the queue's redrive policy sends them (WorkDlq after maxReceiveCount).",
+            )
+        elif trigger.kind == "eventbridge":
+            # EventBridge invokes asynchronously: Lambda retries, then the on-failure destination;
+            # what EventBridge itself cannot deliver (after its own retries) goes to the same queue.
+            fn.configure_async_invoke(
+                retry_attempts=topology.ASYNC_RETRY_ATTEMPTS,
+                on_failure=destinations.SqsDestination(async_failures),
+            )
+            events.Rule(
+                self,
+                f"{function_construct_id(spec.name)}Rule",
+                event_bus=bus,
+                event_pattern=events.EventPattern(source=[topology.EVENT_SOURCE]),
+                targets=[
+                    event_targets.LambdaFunction(
+                        fn, dead_letter_queue=async_failures, retry_attempts=topology.ASYNC_RETRY_ATTEMPTS
+                    )
+                ],
+            )
+            _acknowledge(
+                fn,
+                "Serverless-LambdaDLQ",
+                "Invoked asynchronously by an EventBridge rule: after Lambda's retries a failed event goes to "
+                "the on-failure destination (AsyncFailures), which supersedes a DLQ; the rule's target has it too.",
             )
         else:  # api
             _acknowledge(

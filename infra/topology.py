@@ -15,14 +15,15 @@ TOPIC_ARN_ENV = "TOPIC_ARN"
 QUEUE_URL_ENV = "QUEUE_URL"
 TABLE_NAME_ENV = "TABLE_NAME"
 EXTERNAL_URL_ENV = "EXTERNAL_URL"
+EVENT_BUS_ENV = "EVENT_BUS_NAME"
 FAULT_RATE_ENV = "FAULT_RATE"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Trigger:
-    kind: Literal["api", "sns", "sqs"]
+    kind: Literal["api", "sns", "sqs", "eventbridge"]
     source: str | None = None
-    """Topic or queue name; None for the API."""
+    """Topic, queue or event bus name; None for the API."""
     batch_size: int = 1
 
 
@@ -32,6 +33,8 @@ class Function:
     trigger: Trigger
     publishes_to: str | None = None
     sends_to: str | None = None
+    puts_events_to: str | None = None
+    """An event bus the function puts domain events on (source `EVENT_SOURCE`)."""
     writes_table: str | None = None
     calls_external: bool = False
 
@@ -42,8 +45,9 @@ class Function:
 
     @property
     def is_async(self) -> bool:
-        """Invoked asynchronously (by SNS): failures go to the async-failure queue after retries."""
-        return self.trigger.kind == "sns"
+        """Invoked asynchronously (by SNS or an EventBridge rule): failures go to the async-failure
+        queue after retries."""
+        return self.trigger.kind in ("sns", "eventbridge")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,19 +61,24 @@ class Queue:
 TABLE = "hits"
 TABLE_PARTITION_KEY = "path"
 TOPICS = ("ingest", "fanout")
+EVENT_BUS = "app-events"
+EVENT_SOURCE = "otel-tracer.ingest"
+"""Every event `ingest` puts on the bus has this source; the audit rule matches on it."""
+EVENT_DETAIL_TYPE = "request.received"
 QUEUE = Queue(name="work", dlq="work-dlq", max_receive_count=3, visibility_timeout_seconds=60)
 ASYNC_FAILURE_QUEUE = "async-failures"
 ASYNC_RETRY_ATTEMPTS = 2
 FUNCTION_TIMEOUT_SECONDS = 10
 
 FUNCTIONS: tuple[Function, ...] = (
-    Function(name="ingest", trigger=Trigger(kind="api"), publishes_to="ingest"),
+    Function(name="ingest", trigger=Trigger(kind="api"), publishes_to="ingest", puts_events_to=EVENT_BUS),
     Function(name="dynamo", trigger=Trigger(kind="sns", source="ingest"), writes_table=TABLE),
     Function(name="http", trigger=Trigger(kind="sns", source="ingest"), calls_external=True),
     Function(name="sqs", trigger=Trigger(kind="sns", source="ingest"), sends_to=QUEUE.name),
     Function(name="sqs_subscriber", trigger=Trigger(kind="sqs", source=QUEUE.name, batch_size=10)),
     Function(name="sns", trigger=Trigger(kind="sns", source="ingest"), publishes_to="fanout"),
     Function(name="sns_subscriber", trigger=Trigger(kind="sns", source="fanout")),
+    Function(name="audit", trigger=Trigger(kind="eventbridge", source=EVENT_BUS)),
 )
 
 

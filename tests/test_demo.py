@@ -63,8 +63,8 @@ def test_n_requests_make_exactly_n_traces_each_with_one_root_reaching_every_span
 def test_every_trace_crosses_every_hop(traces) -> None:
     for trace in traces.values():
         touched = {resource_of(s) for s in trace.spans if s.kind in ("producer", "client")}
-        assert {"SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits"} <= touched, trace.trace_id
-        for function in ("dynamo", "http", "sqs", "sns", "sns_subscriber"):
+        assert {"SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits", "EventBridge"} <= touched, trace.trace_id
+        for function in ("dynamo", "http", "sqs", "sns", "sns_subscriber", "audit"):
             assert any(s.kind == "consumer" and "faas.trigger" in s.attributes for s in spans_of(trace, function)), (
                 f"{function} missing in {trace.trace_id}"
             )
@@ -107,7 +107,7 @@ def test_what_the_user_sees(demo_run) -> None:
     result, out, picture = demo_run
     for expected in ("summary", "requests", "traces", "spans", "service map", "a request: trace", str(out)):
         assert expected in result.output
-    for node in ("API Gateway", "SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits"):
+    for node in ("API Gateway", "SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits", "EventBridge"):
         assert node in result.output
     svg = picture.read_text()
     assert svg.startswith("<?xml") and "<svg" in svg

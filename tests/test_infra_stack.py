@@ -147,9 +147,13 @@ def test_dlqs_for_the_queue_and_for_every_async_function(synth) -> None:
     for c in configs:
         assert c["MaximumRetryAttempts"] == topology.ASYNC_RETRY_ATTEMPTS
         assert "OnFailure" in c["DestinationConfig"]
+    # what SNS or EventBridge cannot deliver goes to a dead-letter queue too
     subs = [s for s in of_type(synth("xray"), "AWS::SNS::Subscription") if s["Protocol"] == "lambda"]
-    assert len(subs) == len(async_fns)
+    assert len(subs) == sum(f.trigger.kind == "sns" for f in async_fns)
     assert all("RedrivePolicy" in s for s in subs)
+    targets = [t for rule in of_type(synth("xray"), "AWS::Events::Rule") for t in rule["Targets"]]
+    assert len(targets) == sum(f.trigger.kind == "eventbridge" for f in async_fns)
+    assert all("DeadLetterConfig" in t and t["RetryPolicy"]["MaximumRetryAttempts"] == 2 for t in targets)
 
 
 def test_sqs_consumer_reports_partial_batch_failures(synth) -> None:

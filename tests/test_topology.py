@@ -55,7 +55,24 @@ def deployed_wiring(template: dict) -> dict[str, set]:
         for r in resources
         if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r["Properties"]
     }
-    return {"subscriptions": subscriptions, "sqs": mappings, "api": api_targets, "redrive": redrive}
+    # EventBridge: which event source each rule matches, and the function it targets; the bus is
+    # the one whose name the putting function is given
+    bus_of = {
+        json.dumps(functions[s.name][1]["Environment"]["Variables"][topology.EVENT_BUS_ENV]): s.puts_events_to
+        for s in topology.FUNCTIONS
+        if s.puts_events_to
+    }
+    rules = {
+        (
+            bus_of[json.dumps(r["Properties"]["EventBusName"])],
+            tuple(r["Properties"]["EventPattern"]["source"]),
+            name_of_function[target["Arn"]["Fn::GetAtt"][0]],
+        )
+        for r in resources
+        if r["Type"] == "AWS::Events::Rule"
+        for target in r["Properties"]["Targets"]
+    }
+    return {"subscriptions": subscriptions, "sqs": mappings, "api": api_targets, "redrive": redrive, "rules": rules}
 
 
 def local_wiring(local_aws) -> dict[str, set]:
@@ -71,7 +88,17 @@ def local_wiring(local_aws) -> dict[str, set]:
     api = {f.name for f in topology.FUNCTIONS if f.trigger.kind == "api"}
     attributes = sqs.get_queue_attributes(QueueUrl=local_aws.resources.queue_urls["work"], AttributeNames=["All"])
     redrive = {int(json.loads(attributes["Attributes"]["RedrivePolicy"])["maxReceiveCount"])}
-    return {"subscriptions": subscriptions, "sqs": mappings, "api": api, "redrive": redrive}
+    events = local_aws.client("events")
+    tap_owner.update(
+        {f"arn:aws:sqs:us-east-1:123456789012:events-to-{name}": name for name in local_aws.resources.tap_queue_urls}
+    )
+    rules = {
+        (bus, tuple(json.loads(rule["EventPattern"])["source"]), tap_owner[target["Arn"]])
+        for bus in [topology.EVENT_BUS]
+        for rule in events.list_rules(EventBusName=bus)["Rules"]
+        for target in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
+    }
+    return {"subscriptions": subscriptions, "sqs": mappings, "api": api, "redrive": redrive, "rules": rules}
 
 
 def test_local_topology_equals_the_synthesized_templates(synth, local_aws) -> None:
@@ -79,6 +106,7 @@ def test_local_topology_equals_the_synthesized_templates(synth, local_aws) -> No
     assert deployed == local_wiring(local_aws)
     # and neither is empty: every function is wired to something
     wired = {fn for _, fn in deployed["subscriptions"]} | {fn for _, fn, _ in deployed["sqs"]} | deployed["api"]
+    wired |= {fn for _, _, fn in deployed["rules"]}
     assert wired == {f.name for f in topology.FUNCTIONS}
 
 
@@ -88,7 +116,7 @@ def test_every_env_var_a_handler_reads_is_set_by_the_wiring() -> None:
 
     from tests.conftest import ROOT
 
-    names = {"TOPIC_ARN_ENV", "QUEUE_URL_ENV", "TABLE_NAME_ENV", "EXTERNAL_URL_ENV", "FAULT_RATE_ENV"}
+    names = {"TOPIC_ARN_ENV", "QUEUE_URL_ENV", "TABLE_NAME_ENV", "EXTERNAL_URL_ENV", "FAULT_RATE_ENV", "EVENT_BUS_ENV"}
     known = {getattr(topology, n) for n in names}
     for spec in topology.FUNCTIONS:
         source = Path(ROOT / "functions" / spec.name / "handler.py").read_text()
@@ -111,5 +139,13 @@ def test_every_env_var_a_handler_reads_is_set_by_the_wiring() -> None:
             topology.TABLE_NAME_ENV: spec.writes_table,
             topology.EXTERNAL_URL_ENV: spec.calls_external,
             topology.FAULT_RATE_ENV: spec.calls_external,
+            topology.EVENT_BUS_ENV: spec.puts_events_to,
         }
         assert {k for k in read if not provided[k]} == set(), f"{spec.name} reads env the wiring does not set"
+
+
+def test_the_event_ingest_puts_is_the_one_the_rule_matches() -> None:
+    # functions/ may not import infra/: the names are written twice, so they are checked here
+    from functions.ingest import handler as ingest
+
+    assert (ingest.EVENT_SOURCE, ingest.EVENT_DETAIL_TYPE) == (topology.EVENT_SOURCE, topology.EVENT_DETAIL_TYPE)

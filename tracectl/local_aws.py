@@ -1,13 +1,15 @@
 """The app's AWS resources in an embedded moto server (real AWS HTTP APIs on 127.0.0.1).
 
 `LocalAws` starts moto's threaded server on a free loopback port and creates what
-infra/topology.py declares, the same definition the CDK stack is built from. SNS → Lambda is
-modelled with one tap queue per subscribing function (SNS delivers the notification JSON to
-it, exactly what Lambda would receive as `Records[].Sns`).
+infra/topology.py declares, the same definition the CDK stack is built from. SNS → Lambda and
+EventBridge → Lambda are modelled with one tap queue per triggered function: SNS delivers the
+notification JSON to it (what Lambda receives as `Records[].Sns`), an EventBridge rule the
+event itself (what Lambda receives as its event).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -31,6 +33,7 @@ class Resources:
     """function name → URL of the queue its SNS subscription delivers to."""
     subscription_arns: dict[str, str] = field(default_factory=dict)
     table_name: str = topology.TABLE
+    event_bus_name: str = topology.EVENT_BUS
 
     @staticmethod
     def queue_arn(name: str) -> str:
@@ -81,6 +84,8 @@ class LocalAws:
             env[topology.TOPIC_ARN_ENV] = self.resources.topic_arns[spec.publishes_to]
         if spec.sends_to:
             env[topology.QUEUE_URL_ENV] = self.resources.queue_urls[spec.sends_to]
+        if spec.puts_events_to:
+            env[topology.EVENT_BUS_ENV] = self.resources.event_bus_name
         if spec.writes_table:
             env[topology.TABLE_NAME_ENV] = self.resources.table_name
         return env
@@ -95,6 +100,15 @@ class LocalAws:
             events.append(sns_event(message["Body"], self.resources.subscription_arns[function_name]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return events
+
+    def receive_eventbridge_events(self, function_name: str) -> list[dict]:
+        """EventBridge → Lambda events (the events themselves) waiting for `function_name`; deleted once read."""
+        sqs = self._sqs()
+        url = self.resources.tap_queue_urls[function_name]
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        for message in received.get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return [json.loads(message["Body"]) for message in received.get("Messages", [])]
 
     def receive_sqs_event(self, queue: str, *, max_messages: int = 10, wait_seconds: int = 0) -> dict | None:
         """An SQS → Lambda batch from `queue`, or None if it is empty. Messages stay in flight
@@ -154,7 +168,18 @@ class LocalAws:
         ):
             r.queue_urls[name] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
             r.queue_arns[name] = self.resources.queue_arn(name)
+        events = self.client("events")
+        events.create_event_bus(Name=topology.EVENT_BUS)
         for spec in topology.FUNCTIONS:
+            if spec.trigger.kind == "eventbridge":
+                tap = f"events-to-{spec.name}"
+                r.tap_queue_urls[spec.name] = sqs.create_queue(QueueName=tap)["QueueUrl"]
+                rule = f"{spec.name}-rule"
+                pattern = json.dumps({"source": [topology.EVENT_SOURCE]})
+                events.put_rule(Name=rule, EventBusName=topology.EVENT_BUS, EventPattern=pattern)
+                events.put_targets(
+                    Rule=rule, EventBusName=topology.EVENT_BUS, Targets=[{"Id": spec.name, "Arn": r.queue_arn(tap)}]
+                )
             if spec.trigger.kind == "sns":
                 assert spec.trigger.source is not None
                 tap = f"sns-to-{spec.name}"

@@ -1,11 +1,12 @@
 """The whole app on this machine: moto for AWS, one worker process per function, AWS's delivery rules.
 
 `LocalRun` wires what infra/topology.py declares: API requests go to `ingest`; SNS
-notifications reach each subscriber through its tap queue; the work queue is polled in batches
-of up to 10, as Lambda's event source mapping does. Failures follow AWS's semantics so nothing
-disappears: an async (SNS) invocation that fails is retried twice, then its event is sent to the
-on-failure queue in Lambda's destination-record shape; SQS records that fail become visible
-again and, after `maxReceiveCount` receives, moto's redrive moves them to the DLQ.
+notifications and EventBridge events reach each triggered function through its tap queue; the
+work queue is polled in batches of up to 10, as Lambda's event source mapping does. Failures
+follow AWS's semantics so nothing disappears: an async (SNS, EventBridge) invocation that fails
+is retried twice, then its event is sent to the on-failure queue in Lambda's destination-record
+shape; SQS records that fail become visible again and, after `maxReceiveCount` receives, moto's
+redrive moves them to the DLQ.
 """
 
 from __future__ import annotations
@@ -218,8 +219,10 @@ class LocalRun:
         while time.monotonic() < deadline and quiet_rounds < 2:
             delivered = 0
             for spec in topology.FUNCTIONS:
-                if spec.trigger.kind == "sns":
-                    for event in self.aws.receive_sns_events(spec.name):
+                if spec.trigger.kind in ("sns", "eventbridge"):
+                    aws = self.aws
+                    receive = aws.receive_sns_events if spec.trigger.kind == "sns" else aws.receive_eventbridge_events
+                    for event in receive(spec.name):
                         self._invoke_async(spec.name, event)
                         delivered += 1
                 elif spec.trigger.kind == "sqs":

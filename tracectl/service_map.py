@@ -1,7 +1,7 @@
 """A service map from spans: functions and the AWS resources between them, with call statistics.
 
 Nodes are functions (span `service`), the API in front of them, and what their client spans
-touched (SNS topics, SQS queues, the DynamoDB table, external hosts). An edge is a call: a
+touched (SNS topics, SQS queues, the EventBridge bus, the DynamoDB table, external hosts). An edge is a call: a
 function's client/producer span to a resource, a consumer span from the resource it read, or the
 API calling its function. Each edge has a call count, error % and p50/p95 of the spans' durations.
 """
@@ -42,6 +42,8 @@ def resource_of(span: Span) -> str | None:
     if service == "DynamoDB":
         tables = a.get("aws.dynamodb.table_names") or []
         return f"DynamoDB {tables[0]}" if tables else "DynamoDB"
+    if service == "EventBridge" or "aws.eventbridge.detail_type" in a:
+        return "EventBridge"  # an event carries its source, not its bus: one node for the bus
     if service in ("SNS", "SQS"):
         destination = a.get("messaging.destination.name") or a.get("messaging.destination") or a.get("aws.queue_url")
         return f"{service} {_short_name(destination)}" if destination else service
