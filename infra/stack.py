@@ -75,6 +75,7 @@ class TracerStack(Stack):
                 point_in_time_recovery_enabled=True
             ),
             removal_policy=RemovalPolicy.DESTROY,
+            dynamo_stream=dynamodb.StreamViewType.NEW_IMAGE,  # the `stream` function reads new images
         )
 
         bus = events.EventBus(self, "AppBus")
@@ -111,7 +112,9 @@ class TracerStack(Stack):
                 bus.grant_put_events_to(fn)
             if spec.writes_table:
                 table.grant_read_write_data(fn)
-            self._wire_trigger(fn, spec, topics=topics, queues=queues, bus=bus, async_failures=async_failures)
+            self._wire_trigger(
+                fn, spec, topics=topics, queues=queues, bus=bus, table=table, async_failures=async_failures
+            )
             self.functions[spec.name] = fn
 
         self.api = self._api(self.functions["ingest"], tracing=profile.api_tracing, config=config)
@@ -164,6 +167,7 @@ class TracerStack(Stack):
         topics: dict[str, sns.Topic],
         queues: dict[str, sqs.Queue],
         bus: events.EventBus,
+        table: dynamodb.TableV2,
         async_failures: sqs.Queue,
     ) -> None:
         trigger = spec.trigger
@@ -226,6 +230,24 @@ class TracerStack(Stack):
                 "Serverless-LambdaDLQ",
                 "Invoked asynchronously by an EventBridge rule: after Lambda's retries a failed event goes to "
                 "the on-failure destination (AsyncFailures), which supersedes a DLQ; the rule's target has it too.",
+            )
+        elif trigger.kind == "dynamodb":
+            fn.add_event_source(
+                sources.DynamoEventSource(
+                    table,
+                    starting_position=lambda_.StartingPosition.LATEST,
+                    batch_size=trigger.batch_size,
+                    bisect_batch_on_error=True,
+                    retry_attempts=topology.ASYNC_RETRY_ATTEMPTS,
+                    report_batch_item_failures=True,
+                    on_failure=sources.SqsDlq(async_failures),
+                )
+            )
+            _acknowledge(
+                fn,
+                "Serverless-LambdaDLQ",
+                "Invoked by a DynamoDB Streams mapping: after its retries a failed batch's records go to the "
+                "mapping's on-failure destination (AsyncFailures); a function DLQ only applies to async invocation.",
             )
         else:  # api
             _acknowledge(

@@ -21,9 +21,9 @@ FAULT_RATE_ENV = "FAULT_RATE"
 
 @dataclass(frozen=True, kw_only=True)
 class Trigger:
-    kind: Literal["api", "sns", "sqs", "eventbridge"]
+    kind: Literal["api", "sns", "sqs", "eventbridge", "dynamodb"]
     source: str | None = None
-    """Topic, queue or event bus name; None for the API."""
+    """Topic, queue, event bus or table (its stream) name; None for the API."""
     batch_size: int = 1
 
 
@@ -79,6 +79,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(name="sns", trigger=Trigger(kind="sns", source="ingest"), publishes_to="fanout"),
     Function(name="sns_subscriber", trigger=Trigger(kind="sns", source="fanout")),
     Function(name="audit", trigger=Trigger(kind="eventbridge", source=EVENT_BUS)),
+    Function(name="stream", trigger=Trigger(kind="dynamodb", source=TABLE, batch_size=10)),
 )
 
 

@@ -69,6 +69,7 @@ def test_every_trace_crosses_every_hop(traces) -> None:
                 f"{function} missing in {trace.trace_id}"
             )
         assert spans_of(trace, "sqs_subscriber", "consumer"), f"no SQS consume in {trace.trace_id}"
+        assert spans_of(trace, "stream", "consumer"), f"no DynamoDB stream record in {trace.trace_id}"
         http_invocations = [s for s in spans_of(trace, "http", "consumer") if "faas.trigger" in s.attributes]
         outbound = [s for s in spans_of(trace, "http", "client") if s.attributes.get("http.url")]
         # an outbound call exactly when some attempt was not a deliberate fault
@@ -107,7 +108,7 @@ def test_what_the_user_sees(demo_run) -> None:
     result, out, picture = demo_run
     for expected in ("summary", "requests", "traces", "spans", "service map", "a request: trace", str(out)):
         assert expected in result.output
-    for node in ("API Gateway", "SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits", "EventBridge"):
+    for node in ("API Gateway", "SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits", "EventBridge", "stream"):
         assert node in result.output
     svg = picture.read_text()
     assert svg.startswith("<?xml") and "<svg" in svg

@@ -55,6 +55,7 @@ def test_serverless_findings_are_fixed_or_acknowledged_with_the_reason(acknowled
             "api": "synchronously",
             "sns": "on-failure destination",
             "eventbridge": "on-failure destination",
+            "dynamodb": "on-failure destination",
             "sqs": "redrive policy",
         }
         assert expected[function.trigger.kind] in reason, (function.name, reason)

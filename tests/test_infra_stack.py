@@ -163,6 +163,18 @@ def test_sqs_consumer_reports_partial_batch_failures(synth) -> None:
     )
 
 
+def test_the_table_stream_mapping_retries_bisects_and_keeps_what_fails(synth) -> None:
+    template = Template.from_json(synth("xray"))
+    template.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable", {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"}}
+    )
+    [mapping] = [m for m in of_type(synth("xray"), "AWS::Lambda::EventSourceMapping") if "StartingPosition" in m]
+    assert mapping["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+    assert (mapping["StartingPosition"], mapping["BisectBatchOnFunctionError"]) == ("LATEST", True)
+    assert mapping["MaximumRetryAttempts"] == topology.ASYNC_RETRY_ATTEMPTS
+    assert "OnFailure" in mapping["DestinationConfig"]
+
+
 def test_the_api_proxies_every_path_to_ingest(synth) -> None:
     template = synth("xray")
     methods = of_type(template, "AWS::ApiGateway::Method")

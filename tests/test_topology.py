@@ -28,6 +28,8 @@ def deployed_wiring(template: dict) -> dict[str, set]:
             topic_name[env[topology.TOPIC_ARN_ENV]["Ref"]] = spec.publishes_to
         if spec.sends_to:
             queue_name[env[topology.QUEUE_URL_ENV]["Ref"]] = spec.sends_to
+        if spec.writes_table:  # a table's stream is a mapping source as a queue is
+            queue_name[env[topology.TABLE_NAME_ENV]["Ref"]] = spec.writes_table
     resources = template["Resources"].values()
     subscriptions = {
         (topic_name[r["Properties"]["TopicArn"]["Ref"]], name_of_function[r["Properties"]["Endpoint"]["Fn::GetAtt"][0]])
@@ -84,7 +86,14 @@ def local_wiring(local_aws) -> dict[str, set]:
         (s["TopicArn"].rsplit(":", 1)[-1], tap_owner[s["Endpoint"]]) for s in sns.list_subscriptions()["Subscriptions"]
     }
     # the runner polls each SQS-triggered function's queue with the trigger's batch size
-    mappings = {(f.trigger.source, f.name, f.trigger.batch_size) for f in topology.FUNCTIONS if f.trigger.kind == "sqs"}
+    mappings = {
+        (f.trigger.source, f.name, f.trigger.batch_size)
+        for f in topology.FUNCTIONS
+        if f.trigger.kind in ("sqs", "dynamodb")
+    }
+    # ... and the table's stream, which moto has on for the same table
+    stream = local_aws.client("dynamodb").describe_table(TableName=topology.TABLE)["Table"]["StreamSpecification"]
+    assert stream == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     api = {f.name for f in topology.FUNCTIONS if f.trigger.kind == "api"}
     attributes = sqs.get_queue_attributes(QueueUrl=local_aws.resources.queue_urls["work"], AttributeNames=["All"])
     redrive = {int(json.loads(attributes["Attributes"]["RedrivePolicy"])["maxReceiveCount"])}

@@ -253,3 +253,15 @@ def test_put_events_injection_respects_the_callers_field_and_the_size_limit(span
     assert entries[0]["Detail"] == own  # the caller's own _trace wins
     assert entries[1]["Detail"] == big  # would pass 256 KB: sent as it was
     assert entries[2]["Detail"] == "[1, 2]" and entries[3]["Detail"] == "not json"
+
+
+def test_item_trace_context_is_the_current_span_or_nothing(span_exporter) -> None:
+    from opentelemetry import trace
+
+    from functions.tracing import item_trace_context
+
+    assert item_trace_context() == {}  # no current trace: nothing to store
+    with trace.get_tracer("test").start_as_current_span("writer") as writer:
+        stored = item_trace_context()
+    context = writer.get_span_context()
+    assert stored == {"traceparent": {"S": f"00-{context.trace_id:032x}-{context.span_id:016x}-01"}}

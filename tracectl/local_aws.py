@@ -33,6 +33,7 @@ class Resources:
     """function name → URL of the queue its SNS subscription delivers to."""
     subscription_arns: dict[str, str] = field(default_factory=dict)
     table_name: str = topology.TABLE
+    table_stream_arn: str = ""
     event_bus_name: str = topology.EVENT_BUS
 
     @staticmethod
@@ -51,6 +52,8 @@ class LocalAws:
         self.endpoint = ""
         self.resources = Resources()
         self._sqs_client = None
+        self._stream_iterators: dict[str, str] = {}
+        """shard id → the next iterator of the table's stream (LATEST when the run began)."""
 
     def __enter__(self) -> LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
@@ -109,6 +112,21 @@ class LocalAws:
         for message in received.get("Messages", []):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return [json.loads(message["Body"]) for message in received.get("Messages", [])]
+
+    def receive_stream_event(self, *, max_records: int) -> dict | None:
+        """A DynamoDB Streams → Lambda batch of the table's new records, or None when there are none.
+
+        Records are what the Streams API returns plus `eventSourceARN`, as Lambda delivers them.
+        """
+        streams = self.client("dynamodbstreams")
+        found: list[dict] = []
+        for shard, iterator in list(self._stream_iterators.items()):
+            if len(found) >= max_records:
+                break
+            page = streams.get_records(ShardIterator=iterator, Limit=max_records - len(found))
+            found += [{**r, "eventSourceARN": self.resources.table_stream_arn} for r in page["Records"]]
+            self._stream_iterators[shard] = page.get("NextShardIterator") or iterator
+        return {"Records": _json_safe(found)} if found else None
 
     def receive_sqs_event(self, queue: str, *, max_messages: int = 10, wait_seconds: int = 0) -> dict | None:
         """An SQS → Lambda batch from `queue`, or None if it is empty. Messages stay in flight
@@ -187,12 +205,28 @@ class LocalAws:
                 r.subscription_arns[spec.name] = sns.subscribe(
                     TopicArn=r.topic_arns[spec.trigger.source], Protocol="sqs", Endpoint=self.resources.queue_arn(tap)
                 )["SubscriptionArn"]
-        dynamodb.create_table(
+        table = dynamodb.create_table(
             TableName=topology.TABLE,
             KeySchema=[{"AttributeName": topology.TABLE_PARTITION_KEY, "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": topology.TABLE_PARTITION_KEY, "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
         )
+        r.table_stream_arn = table["TableDescription"]["LatestStreamArn"]
+        streams = self.client("dynamodbstreams")
+        for shard in streams.describe_stream(StreamArn=r.table_stream_arn)["StreamDescription"]["Shards"]:
+            self._stream_iterators[shard["ShardId"]] = streams.get_shard_iterator(
+                StreamArn=r.table_stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            )["ShardIterator"]
+
+
+def _json_safe(value):
+    """boto3 answers with datetimes (ApproximateCreationDateTime); Lambda's JSON event has epoch seconds."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value.timestamp() if hasattr(value, "timestamp") else value
 
 
 def boto_credentials() -> dict[str, str]:

@@ -228,6 +228,8 @@ class LocalRun:
                 elif spec.trigger.kind == "sqs":
                     assert spec.trigger.source is not None
                     delivered += self._poll_queue(spec, spec.trigger.source)
+                elif spec.trigger.kind == "dynamodb":
+                    delivered += self._poll_stream(spec)
             if on_invocation and delivered:
                 on_invocation()
             quiet_rounds = 0 if delivered else quiet_rounds + 1
@@ -274,6 +276,38 @@ class LocalRun:
         self.aws.client("sqs").send_message(
             QueueUrl=self.aws.resources.queue_urls[topology.ASYNC_FAILURE_QUEUE], MessageBody=json.dumps(record)
         )
+
+    def _poll_stream(self, spec: topology.Function) -> int:
+        """The table's stream mapping: a batch, retried as a whole, then its record to the failure queue."""
+        event = self.aws.receive_stream_event(max_records=spec.trigger.batch_size)
+        if event is None:
+            return 0
+        for _attempt in range(1 + topology.ASYNC_RETRY_ATTEMPTS):
+            reply = self._invoke(spec.name, event)
+            failures = (reply.get("result") or {}).get("batchItemFailures") if "result" in reply else None
+            if "error" not in reply and not failures:
+                return 1
+        records = event["Records"]
+        failure = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{spec.name}",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": 1 + topology.ASYNC_RETRY_ATTEMPTS,
+            },
+            "DDBStreamBatchInfo": {
+                "shardId": "local",
+                "startSequenceNumber": records[0]["dynamodb"].get("SequenceNumber"),
+                "endSequenceNumber": records[-1]["dynamodb"].get("SequenceNumber"),
+                "batchSize": len(records),
+                "streamArn": self.aws.resources.table_stream_arn,
+            },
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+        self.aws.client("sqs").send_message(
+            QueueUrl=self.aws.resources.queue_urls[topology.ASYNC_FAILURE_QUEUE], MessageBody=json.dumps(failure)
+        )
+        return 1
 
     def _poll_queue(self, spec: topology.Function, queue: str) -> int:
         event = self.aws.receive_sqs_event(queue, max_messages=spec.trigger.batch_size)

@@ -19,6 +19,7 @@ from rich.table import Table
 from tracectl.trace_model import Span, Trace
 
 API = "API Gateway"
+_CONSUMED_FROM = {"aws.sns": "SNS", "aws_sqs": "SQS", "aws.kinesis": "Kinesis", "kafka": "Kafka"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ def resource_of(span: Span) -> str | None:
         destination = a.get("messaging.destination.name") or a.get("messaging.destination") or a.get("aws.queue_url")
         return f"{service} {_short_name(destination)}" if destination else service
     if span.kind == "consumer":
-        system = "SNS" if "sns" in str(a.get("messaging.system", "")) else "SQS"
+        if a.get("faas.document.collection"):  # a DynamoDB stream batch
+            return f"DynamoDB {a['faas.document.collection']}"
+        system = _CONSUMED_FROM.get(str(a.get("messaging.system", "")), "SQS")
         destination = a.get("messaging.destination.name")
         return f"{system} {_short_name(destination)}" if destination else None
     url = a.get("http.url") or a.get("url.full")

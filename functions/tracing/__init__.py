@@ -11,6 +11,7 @@ from functions.tracing.bootstrap import flush, setup
 from functions.tracing.ids import from_xray_id, to_xray_id
 from functions.tracing.invocation import LambdaContext, current_trace_ids, process_record, traced
 from functions.tracing.logs import get_logger
+from functions.tracing.message_injection import item_trace_context
 
 __all__ = [
     "LambdaContext",
@@ -20,6 +21,7 @@ __all__ = [
     "flush",
     "from_xray_id",
     "get_logger",
+    "item_trace_context",
     "process_record",
     "setup",
     "to_xray_id",

@@ -1,4 +1,5 @@
-"""Trace context in the messages botocore's instrumentation does not inject into: SQS and EventBridge.
+"""Trace context in the messages botocore's instrumentation does not inject into: SQS, EventBridge,
+and (explicitly, through `item_trace_context`) DynamoDB items a stream consumer will read.
 
 Used as the botocore instrumentation's request hook, so it runs inside the client span: the
 consumer's parent is the send. Never raises, and never changes what the caller set:
@@ -20,7 +21,7 @@ from typing import Any
 
 from opentelemetry import propagate
 
-from functions.tracing.events import EVENTBRIDGE_TRACE_KEY
+from functions.tracing.events import EVENTBRIDGE_TRACE_KEY, ITEM_TRACE_ATTRIBUTE
 
 _logger = logging.getLogger(__name__)
 MAX_MESSAGE_ATTRIBUTES = 10
@@ -98,3 +99,19 @@ def _entry_size(entry: dict) -> int:
             size += len(entry[key].encode())
     resources = entry.get("Resources")
     return size + sum(len(r.encode()) for r in resources if isinstance(r, str)) if isinstance(resources, list) else size
+
+
+def item_trace_context() -> dict[str, dict[str, str]]:
+    """`{"traceparent": {"S": …}}` for the current span, to store in an item a DynamoDB stream will carry.
+
+    The stream consumer's record span then continues this writer's trace (DynamoDB Streams carry
+    no trace header, in X-Ray modes either). Empty when there is no current trace; never raises.
+    """
+    try:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        value = carrier.get("traceparent")
+        return {ITEM_TRACE_ATTRIBUTE: {"S": value}} if value else {}
+    except Exception:  # telemetry never breaks the handler: log and go on
+        _logger.warning("tracing: could not read the trace context for an item", exc_info=True)
+        return {}
