@@ -21,9 +21,9 @@ FAULT_RATE_ENV = "FAULT_RATE"
 
 @dataclass(frozen=True, kw_only=True)
 class Trigger:
-    kind: Literal["api", "sns", "sqs", "eventbridge", "dynamodb"]
+    kind: Literal["api", "sns", "sqs", "eventbridge", "dynamodb", "s3"]
     source: str | None = None
-    """Topic, queue, event bus or table (its stream) name; None for the API."""
+    """Topic, queue, event bus, table (its stream) or bucket name; None for the API."""
     batch_size: int = 1
 
 
@@ -36,6 +36,7 @@ class Function:
     puts_events_to: str | None = None
     """An event bus the function puts domain events on (source `EVENT_SOURCE`)."""
     writes_table: str | None = None
+    reads_bucket: str | None = None
     calls_external: bool = False
 
     @property
@@ -45,9 +46,9 @@ class Function:
 
     @property
     def is_async(self) -> bool:
-        """Invoked asynchronously (by SNS or an EventBridge rule): failures go to the async-failure
-        queue after retries."""
-        return self.trigger.kind in ("sns", "eventbridge")
+        """Invoked asynchronously (by SNS, an EventBridge rule or S3): failures go to the
+        async-failure queue after retries."""
+        return self.trigger.kind in ("sns", "eventbridge", "s3")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +62,8 @@ class Queue:
 TABLE = "hits"
 TABLE_PARTITION_KEY = "path"
 TOPICS = ("ingest", "fanout")
+UPLOADS_BUCKET = "uploads"
+"""Locally the bucket's name; deployed, CloudFormation names it (the stack's `UploadsBucket` output)."""
 EVENT_BUS = "app-events"
 EVENT_SOURCE = "otel-tracer.ingest"
 """Every event `ingest` puts on the bus has this source; the audit rule matches on it."""
@@ -80,6 +83,12 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(name="sns_subscriber", trigger=Trigger(kind="sns", source="fanout")),
     Function(name="audit", trigger=Trigger(kind="eventbridge", source=EVENT_BUS)),
     Function(name="stream", trigger=Trigger(kind="dynamodb", source=TABLE, batch_size=10)),
+    Function(
+        name="upload",
+        trigger=Trigger(kind="s3", source=UPLOADS_BUCKET),
+        reads_bucket=UPLOADS_BUCKET,
+        writes_table=TABLE,
+    ),
 )
 
 

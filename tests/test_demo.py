@@ -20,6 +20,7 @@ from tracectl.service_map import resource_of
 from tracectl.trace_model import Trace, load_jsonl
 
 REQUESTS = 5
+UPLOADS = 3
 
 
 @dataclass
@@ -34,7 +35,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path, Path]
     # in-process tests have an emulator of their own.
     out_dir = tmp_path_factory.mktemp("demo")
     out, picture = out_dir / "traces.jsonl", out_dir / "map.svg"
-    args = ["demo", "-n", str(REQUESTS), "--seed", "7", "--fault-rate", "0.5", "--out", str(out), "--map", str(picture)]
+    args = ["demo", "-n", str(REQUESTS), "--uploads", str(UPLOADS), "--seed", "7", "--fault-rate", "0.5"]
+    args += ["--out", str(out), "--map", str(picture)]
     completed = subprocess.run(
         [sys.executable, "-m", "tracectl.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
@@ -44,20 +46,52 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path, Path]
 
 
 @pytest.fixture(scope="module")
-def traces(demo_run) -> dict[str, Trace]:
+def all_traces(demo_run) -> dict[str, Trace]:
     return load_jsonl(demo_run[1])
+
+
+def rooted_at(all_traces: dict[str, Trace], service: str) -> dict[str, Trace]:
+    return {tid: t for tid, t in all_traces.items() if t.roots()[0].service == service}
+
+
+@pytest.fixture(scope="module")
+def traces(all_traces) -> dict[str, Trace]:
+    """The API requests' traces."""
+    return rooted_at(all_traces, "ingest")
 
 
 def spans_of(trace: Trace, service: str, kind: str | None = None) -> list:
     return [s for s in trace.spans if s.service == service and (kind is None or s.kind == kind)]
 
 
-def test_n_requests_make_exactly_n_traces_each_with_one_root_reaching_every_span(traces) -> None:
+def test_n_requests_make_exactly_n_traces_each_with_one_root_reaching_every_span(all_traces, traces) -> None:
     assert len(traces) == REQUESTS
     for trace in traces.values():
         [root] = trace.roots()
         assert root.service == "ingest" and root.kind == "server"
         assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
+    # besides them: one trace per upload, and each upload invocation's own (link-less) root
+    assert len(all_traces) == REQUESTS + 2 * UPLOADS
+
+
+def test_every_upload_is_one_trace_from_the_uploaders_span_to_the_dynamodb_write(all_traces) -> None:
+    uploads = rooted_at(all_traces, "uploader")
+    invocations = rooted_at(all_traces, "upload")
+    assert len(uploads) == len(invocations) == UPLOADS
+    invocation_ids = {t.roots()[0].span_id for t in invocations.values()}
+    for trace in uploads.values():
+        [root] = trace.roots()
+        assert (root.name, root.kind) == ("uploads upload", "producer")
+        assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
+        [record] = [s for s in spans_of(trace, "upload", "consumer")]
+        assert record.parent_id == root.span_id  # S3 carried it in the object's metadata
+        [write] = [s for s in spans_of(trace, "upload", "client") if s.name == "DynamoDB.UpdateItem"]
+        assert write.parent_id == record.span_id
+        # the invocation (which S3 could not give a parent) is its own root, linked from the record
+        assert {span_id for _, span_id in record.links} <= invocation_ids and record.links
+    for trace in invocations.values():
+        [root] = trace.roots()
+        assert root.attributes["faas.trigger"] == "datasource" and not root.links
 
 
 def test_every_trace_crosses_every_hop(traces) -> None:
@@ -81,9 +115,9 @@ def test_trace_ids_are_fresh_xray_ids(traces) -> None:
         assert time.time() - 600 <= int(trace_id[:8], 16) <= time.time() + 1
 
 
-def test_cold_start_is_true_exactly_once_per_function(traces) -> None:
+def test_cold_start_is_true_exactly_once_per_function(all_traces) -> None:
     cold: dict[str, int] = {}
-    for trace in traces.values():
+    for trace in all_traces.values():
         for span in trace.spans:
             if span.attributes.get("faas.coldstart") is True:
                 cold[span.service] = cold.get(span.service, 0) + 1
@@ -120,14 +154,15 @@ def test_what_the_user_sees(demo_run) -> None:
     published = [line for line in lines if line["message"] == "published"]
     assert len(published) == REQUESTS
     # logs join traces: both id forms, the request id, cold start on the first invocation only
-    assert {line["trace_id"] for line in published} == set(load_jsonl(out))
+    assert {line["trace_id"] for line in published} == set(rooted_at(load_jsonl(out), "ingest"))
     assert all(line["xray_trace_id"] == f"1-{line['trace_id'][:8]}-{line['trace_id'][8:]}" for line in published)
     assert [line["cold_start"] for line in published] == [True] + [False] * (REQUESTS - 1)
     assert len({line["request_id"] for line in published}) == REQUESTS
     assert {line["function_name"] for line in published} == {"ingest"}
 
 
-def test_traces_show_json_round_trips_the_file(traces, demo_run) -> None:
+def test_traces_show_json_round_trips_the_file(all_traces, demo_run) -> None:
+    traces = all_traces
     out = demo_run[1]
     trace_id, trace = next(iter(traces.items()))
     xray_id = f"1-{trace_id[:8]}-{trace_id[8:]}"

@@ -56,6 +56,7 @@ def test_serverless_findings_are_fixed_or_acknowledged_with_the_reason(acknowled
             "sns": "on-failure destination",
             "eventbridge": "on-failure destination",
             "dynamodb": "on-failure destination",
+            "s3": "on-failure destination",
             "sqs": "redrive policy",
         }
         assert expected[function.trigger.kind] in reason, (function.name, reason)

@@ -74,7 +74,21 @@ def deployed_wiring(template: dict) -> dict[str, set]:
         if r["Type"] == "AWS::Events::Rule"
         for target in r["Properties"]["Targets"]
     }
-    return {"subscriptions": subscriptions, "sqs": mappings, "api": api_targets, "redrive": redrive, "rules": rules}
+    # S3: which function each bucket notifies (the bucket's name is the stack's; locally topology's)
+    notified = {
+        (topology.UPLOADS_BUCKET, name_of_function[c["Function"]["Fn::GetAtt"][0]], c["Event"])
+        for r in resources
+        if r["Type"] == "AWS::S3::Bucket"
+        for c in r["Properties"].get("NotificationConfiguration", {}).get("LambdaConfigurations", [])
+    }
+    return {
+        "subscriptions": subscriptions,
+        "sqs": mappings,
+        "api": api_targets,
+        "redrive": redrive,
+        "rules": rules,
+        "s3": notified,
+    }
 
 
 def local_wiring(local_aws) -> dict[str, set]:
@@ -99,7 +113,11 @@ def local_wiring(local_aws) -> dict[str, set]:
     redrive = {int(json.loads(attributes["Attributes"]["RedrivePolicy"])["maxReceiveCount"])}
     events = local_aws.client("events")
     tap_owner.update(
-        {f"arn:aws:sqs:us-east-1:123456789012:events-to-{name}": name for name in local_aws.resources.tap_queue_urls}
+        {
+            f"arn:aws:sqs:us-east-1:123456789012:{prefix}-to-{name}": name
+            for name in local_aws.resources.tap_queue_urls
+            for prefix in ("events", "s3")
+        }
     )
     rules = {
         (bus, tuple(json.loads(rule["EventPattern"])["source"]), tap_owner[target["Arn"]])
@@ -107,7 +125,21 @@ def local_wiring(local_aws) -> dict[str, set]:
         for rule in events.list_rules(EventBusName=bus)["Rules"]
         for target in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
     }
-    return {"subscriptions": subscriptions, "sqs": mappings, "api": api, "redrive": redrive, "rules": rules}
+    s3 = local_aws.client("s3")
+    notified = {
+        (bucket, tap_owner[c["QueueArn"]], event)
+        for bucket in [topology.UPLOADS_BUCKET]
+        for c in s3.get_bucket_notification_configuration(Bucket=bucket).get("QueueConfigurations", [])
+        for event in c["Events"]
+    }
+    return {
+        "subscriptions": subscriptions,
+        "sqs": mappings,
+        "api": api,
+        "redrive": redrive,
+        "rules": rules,
+        "s3": notified,
+    }
 
 
 def test_local_topology_equals_the_synthesized_templates(synth, local_aws) -> None:
@@ -115,7 +147,7 @@ def test_local_topology_equals_the_synthesized_templates(synth, local_aws) -> No
     assert deployed == local_wiring(local_aws)
     # and neither is empty: every function is wired to something
     wired = {fn for _, fn in deployed["subscriptions"]} | {fn for _, fn, _ in deployed["sqs"]} | deployed["api"]
-    wired |= {fn for _, _, fn in deployed["rules"]}
+    wired |= {fn for _, _, fn in deployed["rules"]} | {fn for _, fn, _ in deployed["s3"]}
     assert wired == {f.name for f in topology.FUNCTIONS}
 
 

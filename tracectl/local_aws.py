@@ -2,9 +2,9 @@
 
 `LocalAws` starts moto's threaded server on a free loopback port and creates what
 infra/topology.py declares, the same definition the CDK stack is built from. SNS → Lambda and
-EventBridge → Lambda are modelled with one tap queue per triggered function: SNS delivers the
-notification JSON to it (what Lambda receives as `Records[].Sns`), an EventBridge rule the
-event itself (what Lambda receives as its event).
+EventBridge → Lambda and S3 → Lambda are modelled with one tap queue per triggered function: SNS
+delivers the notification JSON to it (what Lambda receives as `Records[].Sns`), an EventBridge
+rule or an S3 notification the event itself (what Lambda receives as its event).
 """
 
 from __future__ import annotations
@@ -106,6 +106,16 @@ class LocalAws:
 
     def receive_eventbridge_events(self, function_name: str) -> list[dict]:
         """EventBridge → Lambda events (the events themselves) waiting for `function_name`; deleted once read."""
+        return self._receive_tap_bodies(function_name)
+
+    def receive_s3_events(self, function_name: str) -> list[dict]:
+        """S3 → Lambda events (`{"Records": [...]}`, as S3 sends them) for `function_name`; deleted once read.
+
+        S3's `s3:TestEvent`, sent when a notification is configured, never reaches a function.
+        """
+        return [body for body in self._receive_tap_bodies(function_name) if "Records" in body]
+
+    def _receive_tap_bodies(self, function_name: str) -> list[dict]:
         sqs = self._sqs()
         url = self.resources.tap_queue_urls[function_name]
         received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
@@ -189,6 +199,18 @@ class LocalAws:
         events = self.client("events")
         events.create_event_bus(Name=topology.EVENT_BUS)
         for spec in topology.FUNCTIONS:
+            if spec.trigger.kind == "s3":
+                assert spec.trigger.source is not None
+                tap = f"s3-to-{spec.name}"
+                r.tap_queue_urls[spec.name] = sqs.create_queue(QueueName=tap)["QueueUrl"]
+                s3 = self.client("s3")
+                s3.create_bucket(Bucket=spec.trigger.source)
+                s3.put_bucket_notification_configuration(
+                    Bucket=spec.trigger.source,
+                    NotificationConfiguration={
+                        "QueueConfigurations": [{"QueueArn": r.queue_arn(tap), "Events": ["s3:ObjectCreated:*"]}]
+                    },
+                )
             if spec.trigger.kind == "eventbridge":
                 tap = f"events-to-{spec.name}"
                 r.tap_queue_urls[spec.name] = sqs.create_queue(QueueName=tap)["QueueUrl"]

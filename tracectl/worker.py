@@ -22,11 +22,10 @@ import traceback
 SPAN_RECORD_ENV = "TRACECTL_SPAN_RECORD"
 
 
-def _record_spans(path: str) -> None:
-    """Add a processor that appends each finished span to `path` (after the handler's own setup)."""
+def record_spans(provider, path: str) -> None:  # type: ignore[no-untyped-def]
+    """Add a processor to `provider` that appends each finished span to `path` as OTLP JSON."""
     import threading
 
-    from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
     from opentelemetry.sdk.trace import SpanProcessor
 
@@ -40,7 +39,7 @@ def _record_spans(path: str) -> None:
             with lock, open(path, "a") as out:
                 out.write(line + "\n")
 
-    trace.get_tracer_provider().add_span_processor(Recorder())  # type: ignore[attr-defined]
+    provider.add_span_processor(Recorder())
 
 
 def main(function_name: str) -> None:
@@ -52,7 +51,10 @@ def main(function_name: str) -> None:
     module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
     handler = getattr(importlib.import_module(module_name), attribute)
     if os.environ.get(SPAN_RECORD_ENV):
-        _record_spans(os.path.join(os.environ[SPAN_RECORD_ENV], f"{function_name}.jsonl"))
+        from opentelemetry import trace
+
+        # after the handler's own setup: the global provider is the bootstrap's
+        record_spans(trace.get_tracer_provider(), os.path.join(os.environ[SPAN_RECORD_ENV], f"{function_name}.jsonl"))
     protocol.write(json.dumps({"ready": function_name}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)

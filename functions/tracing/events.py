@@ -169,6 +169,11 @@ def source_name(record: dict) -> str | None:
     """The topic, queue, stream or table a record came from (from its ARN or, for Kafka, its topic)."""
     if isinstance(record.get("topic"), str):
         return record["topic"]
+    s3 = record.get("s3")
+    if isinstance(s3, dict):
+        bucket = s3.get("bucket")
+        name = bucket.get("name") if isinstance(bucket, dict) else None
+        return name if isinstance(name, str) else None
     sns = record.get("Sns")
     arn = sns.get("TopicArn") if isinstance(sns, dict) else record.get("eventSourceARN")
     parts = arn.split(":") if isinstance(arn, str) else []

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -81,12 +81,14 @@ def traced(handler: Handler) -> Handler:
 
 
 @contextmanager
-def process_record(record: Any) -> Iterator[Span]:
+def process_record(record: Any, carrier: Mapping[str, str] | None = None) -> Iterator[Span]:
     """A span for one record of a batch, in the trace of the message's sender when it has one.
 
     Linked to the batch's invocation span. An exception inside is recorded and re-raised.
+    `carrier`: where the sender's context is when the record itself cannot hold it, e.g. an S3
+    object's user metadata (`head_object(...)["Metadata"]`) for an S3 notification record.
     """
-    span = _start_record_span(record)
+    span = _start_record_span(record, carrier)
     if span is None:
         yield trace.INVALID_SPAN
         return
@@ -172,12 +174,15 @@ def _carried_context(carrier: dict[str, str]) -> Any | None:
     return extracted if trace.get_current_span(extracted).get_span_context().is_valid else None
 
 
-def _start_record_span(record: Any) -> Span | None:
+def _start_record_span(record: Any, carrier: Mapping[str, str] | None = None) -> Span | None:
     try:
         if not isinstance(record, dict):
             return _tracer.start_span("record process", kind=SpanKind.CONSUMER)
         invocation = trace.get_current_span().get_span_context()
-        sender = _record_context(record)
+        if isinstance(carrier, Mapping):
+            sender = _carried_context({str(k).lower(): v for k, v in carrier.items() if isinstance(v, str)})
+        else:
+            sender = _record_context(record)
         sender_span = trace.get_current_span(sender).get_span_context() if sender else None
         source = events.source_name(record) or "record"
         attributes: dict[str, Any] = {"messaging.operation.type": "process", "messaging.destination.name": source}

@@ -42,6 +42,13 @@ def listening(url: str) -> bool:
     help="API requests to send.",
 )
 @click.option(
+    "--uploads",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="Objects to upload to the uploads bucket (each one trace: uploader → upload → DynamoDB).",
+)
+@click.option(
     "--exporter",
     type=click.Choice(["local", "jaeger"]),
     default="local",
@@ -81,6 +88,7 @@ def listening(url: str) -> bool:
 @click.option("--jaeger-ui", default=JAEGER_UI, show_default=True, help="Jaeger UI, for links.")
 def demo(
     requests_: int,
+    uploads: int,
     exporter: str,
     stack: bool,
     out: Path,
@@ -113,15 +121,15 @@ def demo(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("")
     if stack:
-        stats, dead, checks = _run_through_stack(requests_, out, fault_rate, seed)
+        stats, dead, checks = _run_through_stack(requests_, uploads, out, fault_rate, seed)
         forward_failures = 0
     else:
-        stats, dead, forward_failures = _run_locally(requests_, out, fault_rate, seed, exporter, jaeger_otlp)
+        stats, dead, forward_failures = _run_locally(requests_, uploads, out, fault_rate, seed, exporter, jaeger_otlp)
         checks = None
     traces = load_jsonl(out)
     edges = service_map.edges(traces)
     service_map.draw(edges, map_file)
-    _summary(requests_, traces, stats, dead, time.monotonic() - started)
+    _summary(requests_, uploads, traces, stats, dead, time.monotonic() - started)
     ok = next((t for t in traces.values() if not t.has_error), None)
     faulted = next((t for t in traces.values() if t.has_error), None)
     if ok:
@@ -139,8 +147,8 @@ def demo(
             console.print(f"Jaeger: {jaeger_ui.rstrip('/')}/trace/{trace_id}")
 
 
-def _drive(run, requests_: int) -> None:
-    """Send the API requests, then deliver SNS/SQS events until every queue is quiet."""
+def _drive(run, requests_: int, uploads: int) -> None:
+    """Send the API requests and upload objects, then deliver every event until every queue is quiet."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -155,12 +163,19 @@ def _drive(run, requests_: int) -> None:
         for i in range(requests_):
             run.request(f"/demo/{i % 3}")
             progress.advance(task)
-        deliver = progress.add_task("delivering SNS/SQS events", total=None)
+        if uploads:
+            uploaded = progress.add_task("uploads", total=uploads)
+            for i in range(uploads):
+                run.upload(f"demo-{i}.txt", f"upload {i}\n".encode())
+                progress.advance(uploaded)
+        deliver = progress.add_task("delivering SNS/SQS/EventBridge/S3/stream events", total=None)
         run.pump(on_invocation=lambda: progress.advance(deliver))
         progress.update(deliver, total=1, completed=1)
 
 
-def _run_locally(requests_: int, out: Path, fault_rate: float, seed: int | None, exporter: str, jaeger_otlp: str):
+def _run_locally(
+    requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None, exporter: str, jaeger_otlp: str
+):
     from infra import topology
     from tracectl.local_run import LocalRun, WorkerError
     from tracectl.otlp_receiver import OtlpReceiver
@@ -170,14 +185,14 @@ def _run_locally(requests_: int, out: Path, fault_rate: float, seed: int | None,
         console.print(f"starting the local AWS emulator and {len(topology.FUNCTIONS)} function workers…")
         try:
             with LocalRun(otlp_endpoint=sink.endpoint, work_dir=out.parent, fault_rate=fault_rate, seed=seed) as run:
-                _drive(run, requests_)
+                _drive(run, requests_, uploads)
                 stats, dead = run.stats, run.dead_letters()
         except WorkerError as error:
             fail(f"{error}; logs are in {out.parent / 'logs'}")
         return stats, dead, sink.forward_failures
 
 
-def _run_through_stack(requests_: int, out: Path, fault_rate: float, seed: int | None):
+def _run_through_stack(requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None):
     """Functions → real collector (both.yaml) → Jaeger + X-Ray; what the SDK finished is recorded to `out`."""
     from tracectl import pipeline_check
     from tracectl.jaeger_source import JaegerSource
@@ -206,7 +221,7 @@ def _run_through_stack(requests_: int, out: Path, fault_rate: float, seed: int |
                 seed=seed,
                 extra_env={SPAN_RECORD_ENV: str(record)},
             ) as run:
-                _drive(run, requests_)
+                _drive(run, requests_, uploads)
                 stats, dead = run.stats, run.dead_letters()
         except WorkerError as error:
             fail(f"{error}; logs are in {out.parent / 'logs'}")
@@ -262,13 +277,14 @@ def _report_checks(checks) -> int:
     return 1 if failed else 0
 
 
-def _summary(requests_: int, traces: dict, stats, dead: dict[str, int], seconds: float) -> None:
+def _summary(requests_: int, uploads: int, traces: dict, stats, dead: dict[str, int], seconds: float) -> None:
     table = Table(title="summary", title_justify="left", show_header=False)
     spans = sum(len(t.spans) for t in traces.values())
     statuses = Counter(str(r.get("statusCode")) for r in stats.responses)
     table.add_row(
         "requests", f"{requests_} (API answers: {', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))})"
     )
+    table.add_row("uploads", str(uploads))
     table.add_row("traces", str(len(traces)))
     table.add_row("spans", str(spans))
     table.add_row("traces with errors", str(sum(t.has_error for t in traces.values())))
