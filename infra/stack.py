@@ -244,23 +244,38 @@ class TracerStack(Stack):
         async_failures: sqs.Queue,
     ) -> None:
         trigger = spec.trigger
-        if trigger.kind == "sns":
-            assert trigger.source is not None
-            # SNS invokes asynchronously: Lambda retries, then the event goes to the failure queue;
-            # what SNS itself cannot deliver goes to the same queue.
+        if spec.is_async:
+            # Lambda retries an async event, then sends it to the on-failure destination; what the
+            # invoking service itself cannot deliver goes to the same queue (wired below).
             fn.configure_async_invoke(
                 retry_attempts=topology.ASYNC_RETRY_ATTEMPTS,
                 on_failure=destinations.SqsDestination(async_failures),
             )
-            topics[trigger.source].add_subscription(
-                subscriptions.LambdaSubscription(fn, dead_letter_queue=async_failures)
-            )
             _acknowledge(
                 fn,
                 "Serverless-LambdaDLQ",
-                "Invoked asynchronously by SNS: after Lambda's retries a failed event goes to the on-failure "
-                "destination (AsyncFailures), which supersedes a DLQ and also keeps the error and response.",
+                f"Invoked asynchronously by {_ASYNC_INVOKERS[trigger.kind]}: after Lambda's retries a failed event "
+                "goes to the on-failure destination (AsyncFailures), which supersedes a DLQ and keeps the error too.",
             )
+        if trigger.kind == "sns":
+            assert trigger.source is not None
+            topics[trigger.source].add_subscription(
+                subscriptions.LambdaSubscription(fn, dead_letter_queue=async_failures)
+            )
+        elif trigger.kind == "eventbridge":
+            events.Rule(
+                self,
+                f"{function_construct_id(spec.name)}Rule",
+                event_bus=bus,
+                event_pattern=events.EventPattern(source=[topology.EVENT_SOURCE]),
+                targets=[
+                    event_targets.LambdaFunction(
+                        fn, dead_letter_queue=async_failures, retry_attempts=topology.ASYNC_RETRY_ATTEMPTS
+                    )
+                ],
+            )
+        elif trigger.kind == "s3":
+            self._notify_on_upload(bucket, fn)
         elif trigger.kind == "sqs":
             assert trigger.source is not None
             fn.add_event_source(
@@ -280,30 +295,6 @@ class TracerStack(Stack):
                 "AWS offers on-failure destinations for stream and Kafka mappings, not for SQS ones: failed "
                 "records go where the queue's redrive policy sends them (WorkDlq after maxReceiveCount).",
             )
-        elif trigger.kind == "eventbridge":
-            # EventBridge invokes asynchronously: Lambda retries, then the on-failure destination;
-            # what EventBridge itself cannot deliver (after its own retries) goes to the same queue.
-            fn.configure_async_invoke(
-                retry_attempts=topology.ASYNC_RETRY_ATTEMPTS,
-                on_failure=destinations.SqsDestination(async_failures),
-            )
-            events.Rule(
-                self,
-                f"{function_construct_id(spec.name)}Rule",
-                event_bus=bus,
-                event_pattern=events.EventPattern(source=[topology.EVENT_SOURCE]),
-                targets=[
-                    event_targets.LambdaFunction(
-                        fn, dead_letter_queue=async_failures, retry_attempts=topology.ASYNC_RETRY_ATTEMPTS
-                    )
-                ],
-            )
-            _acknowledge(
-                fn,
-                "Serverless-LambdaDLQ",
-                "Invoked asynchronously by an EventBridge rule: after Lambda's retries a failed event goes to "
-                "the on-failure destination (AsyncFailures), which supersedes a DLQ; the rule's target has it too.",
-            )
         elif trigger.kind == "dynamodb":
             fn.add_event_source(
                 sources.DynamoEventSource(
@@ -321,19 +312,6 @@ class TracerStack(Stack):
                 "Serverless-LambdaDLQ",
                 "Invoked by a DynamoDB Streams mapping: after its retries a failed batch's records go to the "
                 "mapping's on-failure destination (AsyncFailures); a function DLQ only applies to async invocation.",
-            )
-        elif trigger.kind == "s3":
-            # S3 invokes asynchronously: Lambda retries, then the on-failure destination.
-            fn.configure_async_invoke(
-                retry_attempts=topology.ASYNC_RETRY_ATTEMPTS,
-                on_failure=destinations.SqsDestination(async_failures),
-            )
-            self._notify_on_upload(bucket, fn)
-            _acknowledge(
-                fn,
-                "Serverless-LambdaDLQ",
-                "Invoked asynchronously by S3: after Lambda's retries a failed event goes to the on-failure "
-                "destination (AsyncFailures), which supersedes a DLQ and also keeps the error and response.",
             )
         else:  # api
             _acknowledge(
@@ -390,6 +368,9 @@ class TracerStack(Stack):
                 "X-Ray stage tracing would make segments nobody reads.",
             )
         return api
+
+
+_ASYNC_INVOKERS = {"sns": "SNS", "eventbridge": "an EventBridge rule", "s3": "S3"}
 
 
 def _acknowledge(scope: Construct, rule: str, reason: str) -> None:
