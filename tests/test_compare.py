@@ -475,3 +475,32 @@ def test_xray_summaries_find_a_trace_that_ended_within_the_last_second(local_aws
     found = {s.trace_id for s in summaries(xray, end - timedelta(minutes=1), end)}
     # THEN it is there (moto keeps whole seconds: without widening, an end of .95 s dropped it)
     assert trace_id in found
+
+
+def test_traffic_uploads_objects_to_the_bucket_too(local_aws) -> None:
+    class Api(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"trace_id": "0" * 32}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        s3 = local_aws.client("s3")
+        before = s3.list_objects_v2(Bucket="uploads").get("KeyCount", 0)
+        result = CliRunner().invoke(main, ["traffic", "--url", url, "-n", "1", "--uploads", "3", "--bucket", "uploads"])
+        missing = CliRunner().invoke(main, ["traffic", "--url", url, "-n", "1", "--uploads", "1"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 0, result.output
+    assert s3.list_objects_v2(Bucket="uploads")["KeyCount"] == before + 3
+    assert result.output.count("uploaded s3://uploads/traffic/") == 3
+    assert missing.exit_code == 2 and "--uploads needs --bucket NAME" in missing.output

@@ -18,6 +18,8 @@ from tracectl.commands.output import err, fail
 @click.option("--jaeger", envvar="TRACECTL_JAEGER_URL", default=None, help="Jaeger query base URL (with --compare).")
 @click.option("--jaeger-header", envvar="TRACECTL_JAEGER_HEADER", default=None)
 @click.option("--region", envvar="AWS_REGION", default=None)
+@click.option("--uploads", default=0, show_default=True, type=click.IntRange(0, 1000), help="Objects to upload too.")
+@click.option("--bucket", envvar="TRACECTL_UPLOADS_BUCKET", default=None, help="The stack's UploadsBucket output.")
 @click.option(
     "--wait",
     default=120,
@@ -33,20 +35,30 @@ def traffic(
     jaeger: str | None,
     jaeger_header: str | None,
     region: str | None,
+    uploads: int,
+    bucket: str | None,
     wait: int,
 ) -> None:
-    """Send -n requests to a deployed API and print the trace id each answer carries."""
+    """Send -n requests to a deployed API and print the trace id each answer carries.
+
+    With --uploads N --bucket NAME it also puts N objects in the uploads bucket (boto3's usual
+    credentials); each becomes a trace of the upload function and its DynamoDB write.
+    """
     from rich.progress import Progress
 
     from tracectl.traffic import drive
 
     if then_compare and jaeger is None:
         fail("--compare needs --jaeger URL (or TRACECTL_JAEGER_URL) besides X-Ray")
+    if uploads and not bucket:
+        fail("--uploads needs --bucket NAME (the stack's UploadsBucket output, or TRACECTL_UPLOADS_BUCKET)")
     with Progress(console=err) as progress:
         task = progress.add_task("requests", total=requests_)
         result = drive(url, requests=requests_, concurrency=concurrency, on_done=lambda: progress.advance(task))
     for trace_id in result.trace_ids:
         click.echo(trace_id)
+    if uploads:
+        _upload(bucket, uploads, region)
     err.print(
         f"sent {result.sent}, errors {result.errors}, statuses "
         + ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items())),
@@ -55,3 +67,19 @@ def traffic(
     if then_compare:
         sys.exit(compare_when_arrived(result.trace_ids, jaeger, jaeger_header, region, wait))
     sys.exit(1 if result.errors else 0)
+
+
+def _upload(bucket: str | None, count: int, region: str | None) -> None:
+    import uuid
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    s3 = boto3.client("s3", region_name=region) if region else boto3.client("s3")
+    try:
+        for i in range(count):
+            key = f"traffic/{uuid.uuid4()}-{i}.txt"
+            s3.put_object(Bucket=bucket, Key=key, Body=f"traffic upload {i}\n".encode())
+            err.print(f"uploaded s3://{bucket}/{key}", highlight=False)
+    except (BotoCoreError, ClientError) as error:
+        fail(f"upload to {bucket} failed: {error}")
