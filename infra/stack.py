@@ -13,13 +13,11 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -30,6 +28,7 @@ from infra.bundling import function_code
 from infra.config import TracerConfig
 from infra.exporter_profile import profile_for
 from infra.traced_function import TracedFunction
+from infra.uploads_bucket import UploadsBucket
 from infra.xray_group import XRayGroup
 
 
@@ -81,7 +80,7 @@ class TracerStack(Stack):
         )
 
         bus = events.EventBus(self, "AppBus")
-        uploads = self._uploads_bucket()
+        uploads = UploadsBucket(self, "Uploads")
         code = function_code(config.architecture)
         self.functions: dict[str, TracedFunction] = {}
         for spec in topology.FUNCTIONS:
@@ -114,7 +113,7 @@ class TracerStack(Stack):
             if spec.puts_events_to:
                 bus.grant_put_events_to(fn)
             if spec.reads_bucket:
-                self._grant_object_read(uploads, fn)
+                uploads.grant_object_read(fn)
             if spec.writes_table:
                 table.grant_read_write_data(fn)
             self._wire_trigger(
@@ -142,66 +141,7 @@ class TracerStack(Stack):
         CfnOutput(self, "Exporter", value=config.exporter)
         CfnOutput(self, "AsyncFailureQueueUrl", value=async_failures.queue_url)
         CfnOutput(self, "WorkDlqUrl", value=dlq.queue_url)
-        CfnOutput(self, "UploadsBucket", value=uploads.bucket_name)
-
-    @property
-    def uploads_bucket_name(self) -> str:
-        """Named from the stack, account and region: unique, and known before the bucket exists, so
-        the function's read permission and S3's permission to invoke it can name it without a
-        dependency cycle — and without CDK's notification custom resource, an untraced function."""
-        return f"{self.stack_name.lower()}-uploads-{self.account}-{self.region}"
-
-    def _uploads_bucket(self) -> s3.Bucket:
-        bucket = s3.Bucket(
-            self,
-            "Uploads",
-            bucket_name=self.uploads_bucket_name,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            removal_policy=RemovalPolicy.DESTROY,  # empty it first: no auto-delete custom resource either
-        )
-        _acknowledge(
-            bucket,
-            "AwsSolutions-S1",
-            "Demo uploads bucket: its object writes are traced end to end; server access logs would need a "
-            "second bucket that holds no traces and adds nothing to this demo.",
-        )
-        return bucket
-
-    def _notify_on_upload(self, bucket: s3.Bucket, fn: lambda_.IFunction) -> None:
-        permission = lambda_.CfnPermission(
-            self,
-            "UploadsInvokeUpload",
-            action="lambda:InvokeFunction",
-            function_name=fn.function_arn,
-            principal="s3.amazonaws.com",
-            source_account=self.account,
-            source_arn=f"arn:{self.partition}:s3:::{self.uploads_bucket_name}",
-        )
-        cfn_bucket = bucket.node.default_child
-        assert isinstance(cfn_bucket, s3.CfnBucket)
-        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            lambda_configurations=[
-                s3.CfnBucket.LambdaConfigurationProperty(event="s3:ObjectCreated:*", function=fn.function_arn)
-            ]
-        )
-        cfn_bucket.add_resource_dependency(permission)
-
-    def _grant_object_read(self, bucket: s3.Bucket, fn: lambda_.Function) -> None:
-        """s3:GetObject (HeadObject too) on the bucket's objects, by name: no reference to the bucket."""
-        fn.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[f"arn:{self.partition}:s3:::{self.uploads_bucket_name}/*"]
-            )
-        )
-        _acknowledge(
-            fn,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{self.stack_name.lower()}-uploads-"
-            "<AWS::AccountId>-<AWS::Region>/*]",
-            "Reads the object each S3 notification names: object keys are not known in advance, so the "
-            "grant covers this one bucket's objects and nothing else.",
-        )
+        CfnOutput(self, "UploadsBucket", value=uploads.bucket.bucket_name)
 
     def _queue(
         self,
@@ -240,7 +180,7 @@ class TracerStack(Stack):
         queues: dict[str, sqs.Queue],
         bus: events.EventBus,
         table: dynamodb.TableV2,
-        bucket: s3.Bucket,
+        bucket: UploadsBucket,
         async_failures: sqs.Queue,
     ) -> None:
         trigger = spec.trigger
@@ -275,7 +215,7 @@ class TracerStack(Stack):
                 ],
             )
         elif trigger.kind == "s3":
-            self._notify_on_upload(bucket, fn)
+            bucket.notify_on_create(fn)
         elif trigger.kind == "sqs":
             assert trigger.source is not None
             fn.add_event_source(

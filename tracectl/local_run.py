@@ -28,8 +28,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
 from infra import topology
 from infra.config import TracerConfig
 from infra.exporter_profile import (
@@ -40,7 +38,8 @@ from infra.exporter_profile import (
 )
 from tracectl.lambda_events import ACCOUNT, REGION, api_gateway_event
 from tracectl.local_aws import LocalAws
-from tracectl.worker import SPAN_RECORD_ENV, record_spans
+from tracectl.uploader import Uploader
+from tracectl.worker import SPAN_RECORD_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 INVOKE_TIMEOUT_S = 30.0
@@ -154,7 +153,7 @@ class LocalRun:
         self.aws = LocalAws()
         self.workers: dict[str, Worker] = {}
         self._external: ExternalEndpoint | None = None
-        self._uploader_provider: Any = None
+        self._uploader: Uploader | None = None
 
     def __enter__(self) -> LocalRun:
         self.aws.__enter__()
@@ -172,8 +171,8 @@ class LocalRun:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._uploader_provider is not None:
-            self._uploader_provider.shutdown()
+        if self._uploader is not None:
+            self._uploader.shutdown()
         for worker in self.workers.values():
             worker.stop()
         if self._external:
@@ -219,39 +218,16 @@ class LocalRun:
         return response
 
     def upload(self, key: str, body: bytes) -> str:
-        """An uploader's PutObject to the uploads bucket in a span of its own (service `uploader`),
-        its context in the object's metadata as `traceparent`. Returns the upload's trace id."""
-        from opentelemetry.trace import SpanKind
-
-        bucket = topology.UPLOADS_BUCKET
-        with self._uploader.start_as_current_span(f"{bucket} upload", kind=SpanKind.PRODUCER) as span:
-            span.set_attribute("aws.s3.bucket", bucket)
-            span.set_attribute("aws.s3.key", key)
-            carrier: dict[str, str] = {}
-            TraceContextTextMapPropagator().inject(carrier)
-            self.aws.client("s3").put_object(Bucket=bucket, Key=key, Body=body, Metadata=carrier)
-            trace_id = f"{span.get_span_context().trace_id:032x}"
-        self._uploader_provider.force_flush()
-        return trace_id
-
-    @property
-    def _uploader(self):
-        """A tracer of the uploader's own (not the global one: this process also runs the emulator)."""
-        if self._uploader_provider is None:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-            from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
-            from opentelemetry.sdk.resources import Resource
-            from opentelemetry.sdk.trace import TracerProvider
-            from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-            self._uploader_provider = TracerProvider(
-                resource=Resource.create({"service.name": "uploader"}), id_generator=AwsXRayIdGenerator()
+        """An uploader's PutObject to the uploads bucket (see tracectl.uploader); returns its trace id."""
+        if self._uploader is None:
+            record = self.extra_env.get(SPAN_RECORD_ENV)
+            self._uploader = Uploader(
+                self.aws.client("s3"),
+                topology.UPLOADS_BUCKET,
+                otlp_endpoint=self.otlp_endpoint,
+                record_dir=Path(record) if record else None,
             )
-            exporter = OTLPSpanExporter(endpoint=f"{self.otlp_endpoint}/v1/traces", timeout=5)
-            self._uploader_provider.add_span_processor(SimpleSpanProcessor(exporter))
-            if SPAN_RECORD_ENV in self.extra_env:  # what the uploader finished, like each worker
-                record_spans(self._uploader_provider, str(Path(self.extra_env[SPAN_RECORD_ENV]) / "uploader.jsonl"))
-        return self._uploader_provider.get_tracer("tracectl.uploader")
+        return self._uploader.upload(key, body)
 
     def pump(self, *, timeout_s: float = 60.0, on_invocation: Callable[[], None] | None = None) -> None:
         """Deliver every SNS notification and SQS message until all queues are quiet."""
