@@ -158,7 +158,7 @@ def _describe(trigger: str, event: Any) -> tuple[str, SpanKind, Any, list[Link],
         carried = _carried_context(events.eventbridge_carrier(event))
         return name, kind, carried or propagate.extract({}), [], attributes
     # S3, schedules, WebSocket, anything else: no context in the event itself. With `xray-lambda`
-    # the propagators read Lambda's own trace header (AWS propagates it for S3 and EventBridge).
+    # the propagators read Lambda's own trace header, whatever the invoking service handed on.
     return name, kind, propagate.extract({}), [], attributes
 
 
