@@ -142,7 +142,7 @@ def test_what_the_user_sees(demo_run) -> None:
     result, out, picture = demo_run
     for expected in ("summary", "requests", "traces", "spans", "service map", "a request: trace", str(out)):
         assert expected in result.output
-    for node in ("API Gateway", "SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits", "EventBridge", "stream"):
+    for node in ("API Gateway", "SNS ingest", "SNS fanout", "SQS work", "DynamoDB hits", "EventBridge", "S3 uploads"):
         assert node in result.output
     svg = picture.read_text()
     assert svg.startswith("<?xml") and "<svg" in svg

@@ -19,6 +19,7 @@ from rich.table import Table
 from tracectl.trace_model import Span, Trace
 
 API = "API Gateway"
+_RESOURCE_KINDS = ("SNS", "SQS", "DynamoDB", "HTTP", "S3", "Kinesis", "Kafka")
 _CONSUMED_FROM = {"aws.sns": "SNS", "aws_sqs": "SQS", "aws.kinesis": "Kinesis", "kafka": "Kafka"}
 
 
@@ -43,6 +44,8 @@ def resource_of(span: Span) -> str | None:
     if service == "DynamoDB":
         tables = a.get("aws.dynamodb.table_names") or []
         return f"DynamoDB {tables[0]}" if tables else "DynamoDB"
+    if a.get("aws.s3.bucket") and span.kind == "producer":  # the demo's uploader
+        return f"S3 {a['aws.s3.bucket']}"
     if service == "EventBridge" or "aws.eventbridge.detail_type" in a:
         return "EventBridge"  # an event carries its source, not its bus: one node for the bus
     if service in ("SNS", "SQS"):
@@ -58,6 +61,11 @@ def resource_of(span: Span) -> str | None:
     if span.kind == "client" and url:
         return f"HTTP {urlparse(str(url)).netloc}"
     return None
+
+
+def is_resource(node: str) -> bool:
+    """An AWS resource or external host (what `resource_of` names), not a function or a client."""
+    return node in (API, "EventBridge") or node.split(" ")[0] in _RESOURCE_KINDS
 
 
 def edges(traces: dict[str, Trace]) -> list[Edge]:
@@ -78,6 +86,8 @@ def edges(traces: dict[str, Trace]) -> list[Edge]:
                     add(span.service, resource, span)
             elif span.kind == "server" and span.attributes.get("faas.trigger") == "http":
                 add(API, span.service, span)
+            elif span.kind == "server" and span.attributes.get("faas.document.collection"):  # S3 → function
+                add(f"S3 {span.attributes['faas.document.collection']}", span.service, span)
             elif span.kind == "consumer" and "faas.trigger" in span.attributes:
                 resource = resource_of(span)
                 if resource and (parent is None or parent.service != span.service):
@@ -139,10 +149,7 @@ def draw(map_edges: list[Edge], path: Path) -> None:
             graph.nodes[node]["layer"] = layer
     positions = nx.multipartite_layout(graph, subset_key="layer")  # left to right, hop by hop
     figure, axes = plt.subplots(figsize=(14, 9))
-    colours = [
-        "#f4b183" if (" " in n and n.split(" ")[0] in ("SNS", "SQS", "DynamoDB", "HTTP")) or n == API else "#9dc3e6"
-        for n in graph.nodes
-    ]
+    colours = ["#f4b183" if is_resource(n) else "#9dc3e6" for n in graph.nodes]
     nx.draw_networkx_nodes(graph, positions, node_color=colours, node_size=3200, ax=axes, edgecolors="#404040")
     nx.draw_networkx_labels(graph, positions, font_size=8, ax=axes)
     edge_colours = ["#c00000" if graph.edges[e]["error"] else "#404040" for e in graph.edges]
