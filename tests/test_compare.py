@@ -6,6 +6,7 @@ import copy
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -368,15 +369,13 @@ def test_compare_usage_and_source_errors_exit_2(tmp_path, jaeger) -> None:
 # --- traffic -----------------------------------------------------------------------------------
 
 
-def test_traffic_drives_the_api_collects_trace_ids_and_counts_errors() -> None:
-    served: list[str] = []
+@contextmanager
+def fake_api(answer) -> Iterator[str]:
+    """A local API whose GET answers `answer(path) -> (status, trace id)`; yields its base URL."""
 
     class Api(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            served.append(self.path)
-            number = int(self.path.rsplit("/", 1)[-1])
-            status = 500 if number % 4 == 3 else 200
-            trace_id = f"{number:032x}"
+            status, trace_id = answer(self.path)
             body = json.dumps({"trace_id": trace_id}).encode()
             self.send_response(status)
             if status == 200:
@@ -391,12 +390,22 @@ def test_traffic_drives_the_api_collects_trace_ids_and_counts_errors() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        result = CliRunner().invoke(
-            main, ["traffic", "--url", f"http://127.0.0.1:{server.server_address[1]}/prod/", "-n", "8", "-c", "3"]
-        )
+        yield f"http://127.0.0.1:{server.server_address[1]}/prod/"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_traffic_drives_the_api_collects_trace_ids_and_counts_errors() -> None:
+    served: list[str] = []
+
+    def answer(path: str) -> tuple[int, str]:
+        served.append(path)
+        number = int(path.rsplit("/", 1)[-1])
+        return (500 if number % 4 == 3 else 200), f"{number:032x}"
+
+    with fake_api(answer) as url:
+        result = CliRunner().invoke(main, ["traffic", "--url", url, "-n", "8", "-c", "3"])
     assert sorted(served) == sorted(f"/prod/traffic/{i}" for i in range(8))
     printed = [line for line in result.output.splitlines() if len(line) == 32]
     assert printed == [f"{i:032x}" for i in range(8)]  # error answers still carry the id in the body
@@ -478,28 +487,11 @@ def test_xray_summaries_find_a_trace_that_ended_within_the_last_second(local_aws
 
 
 def test_traffic_uploads_objects_to_the_bucket_too(local_aws) -> None:
-    class Api(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps({"trace_id": "0" * 32}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
-        s3 = local_aws.client("s3")
-        before = s3.list_objects_v2(Bucket="uploads").get("KeyCount", 0)
+    s3 = local_aws.client("s3")
+    before = s3.list_objects_v2(Bucket="uploads").get("KeyCount", 0)
+    with fake_api(lambda _path: (200, "0" * 32)) as url:
         result = CliRunner().invoke(main, ["traffic", "--url", url, "-n", "1", "--uploads", "3", "--bucket", "uploads"])
         missing = CliRunner().invoke(main, ["traffic", "--url", url, "-n", "1", "--uploads", "1"])
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.exit_code == 0, result.output
     assert s3.list_objects_v2(Bucket="uploads")["KeyCount"] == before + 3
     assert result.output.count("uploaded s3://uploads/traffic/") == 3
