@@ -238,10 +238,6 @@ class Stack:
         for child in reversed(list(self.children.values())):
             child.stop()
 
-    def stop(self, name: str) -> None:
-        """Stop one part (fault tests: a backend going away mid-run)."""
-        self.children[name].stop()
-
     def check_alive(self) -> None:
         for child in self.children.values():
             if not child.alive():
