@@ -47,12 +47,15 @@ def sqs_event(path: str) -> dict:
     }
 
 
-def run(tmp_path: Path, local_aws, calls: list[dict], *, exporter: str, extra_env: dict[str, str]) -> dict:
+def run(
+    tmp_path: Path, local_aws, calls: list[dict], *, exporter: str, extra_env: dict[str, str], **snapstart: object
+) -> dict:
+    """One fresh process; `snapstart`: the SnapStart keys of tests/invoke_in_fresh_process.py."""
     env = {**os.environ, **local_aws.environment(), **extra_env}
     for spec in topology.FUNCTIONS:
         env.update(local_aws.function_environment(spec))
     spec_file, out_file = tmp_path / "spec.json", tmp_path / "out.json"
-    spec_file.write_text(json.dumps({"exporter": exporter, "calls": calls}))
+    spec_file.write_text(json.dumps({"exporter": exporter, "calls": calls, **snapstart}))
     result = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "invoke_in_fresh_process.py"), str(spec_file), str(out_file)],
         env=env,
@@ -160,3 +163,67 @@ def test_jaeger_profile_ignores_lambdas_env_segment(tmp_path, local_aws) -> None
     # THEN the API span is a root of its own, sampled, and never an orphan of an unsent segment
     assert server["parent_id"] is None
     assert server["trace_id"] != "6b000000aaaaaaaaaaaaaaaaaaaaaaaa"
+
+
+SNAPSTART_RUNTIME = ROOT / "tests" / "fixtures" / "snapstart_runtime"
+
+
+def restored_environments(tmp_path: Path, local_aws, count: int, *, skip_hooks: bool) -> list[list[dict]]:
+    """Init once and keep what a snapshot holds; then `count` environments restored from it.
+
+    Each restored environment is a fresh process that runs the same init (imports, setup, one
+    priming invocation), then has the snapshot's random state put back — the memory every
+    environment restored from one snapshot shares — and the runtime's after-restore hooks run.
+    """
+    env = {"PYTHONPATH": str(SNAPSTART_RUNTIME)}
+    prime = [{"handler": "dynamo", "event": sns_event("/prime")}]
+    snapshot = tmp_path / "snapshot.pickle"
+    init = tmp_path / "init"
+    init.mkdir()
+    run(init, local_aws, [], exporter="memory", extra_env=env, init_calls=prime, snapshot_to=str(snapshot))
+    spans = []
+    for n in range(count):
+        restored = tmp_path / f"env{n}"
+        restored.mkdir()
+        calls = [{"handler": "dynamo", "event": sns_event(f"/restored/{n}/{i}")} for i in range(2)]
+        out = run(
+            restored,
+            local_aws,
+            calls,
+            exporter="memory",
+            extra_env=env,
+            init_calls=prime,
+            restore_from=str(snapshot),
+            skip_hooks=skip_hooks,
+        )
+        assert all(call["error"] is None for call in out["calls"]), out["calls"]
+        spans.append(out["spans"])
+    return spans
+
+
+def test_snapstart_restored_environments_draw_their_own_ids(tmp_path, local_aws) -> None:
+    environments = restored_environments(tmp_path, local_aws, 4, skip_hooks=False)
+    invocations = [[s for s in spans if "faas.coldstart" in s["attributes"]] for spans in environments]
+    first_trace_ids = [spans[0]["trace_id"] for spans in invocations]
+    assert len(set(first_trace_ids)) == 4, first_trace_ids
+    span_ids = [s["span_id"] for spans in environments for s in spans]
+    assert len(set(span_ids)) == len(span_ids)
+    # The first invocation after a restore is the environment's cold start, though init primed it.
+    assert all([s["attributes"]["faas.coldstart"] for s in spans] == [True, False] for spans in invocations)
+
+
+def test_snapstart_without_the_after_restore_hook_ids_collide(tmp_path, local_aws) -> None:
+    """The simulation is faithful: without the hook, restored environments repeat each other's ids."""
+    environments = restored_environments(tmp_path, local_aws, 3, skip_hooks=True)
+    # X-Ray trace ids start with the epoch second; the rest, and every span id, come from `random`.
+    random_parts = {tuple((s["trace_id"][8:], s["span_id"]) for s in spans) for spans in environments}
+    assert len(random_parts) == 1, random_parts
+    invocations = [s for s in environments[0] if "faas.coldstart" in s["attributes"]]
+    assert [s["attributes"]["faas.coldstart"] for s in invocations] == [False, False]
+
+
+def test_snapstart_hook_is_not_registered_outside_lambda() -> None:
+    """No `snapshot_restore_py` (any runtime but Lambda's with SnapStart): nothing to register."""
+    from functions.tracing import snapstart
+
+    assert snapstart.register() is False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.extension.aws.resource._lambda import AwsLambdaResourceDetector
@@ -18,12 +19,14 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from functions.tracing import snapstart
 from functions.tracing.message_injection import inject_trace_context
 from functions.tracing.redaction import RedactingExporter
 
 _logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
+_transport: Any = None  # the OTLP exporter's HTTP transport, when we chose it
 _timeout_s = 0.0
 
 # Seconds the OTLP exporter may take per request, unless OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT says.
@@ -60,6 +63,7 @@ def setup(exporter: SpanExporter | None = None) -> TracerProvider:
             )
             trace.set_tracer_provider(provider)
             _instrument(provider)
+            snapstart.register()
         except Exception:  # telemetry never breaks the handler: log and go on
             _logger.exception("tracing: setup failed; the function runs untraced")
             provider = TracerProvider()
@@ -75,9 +79,19 @@ def _otlp_exporter() -> SpanExporter:
         # transport imports `requests` too (~35 ms of cold start, measured in bench/).
         from opentelemetry.exporter.http.transport._urllib3 import Urllib3HTTPTransport
 
-        return OTLPSpanExporter(timeout=_timeout_s, _transport=Urllib3HTTPTransport())
+        transport = Urllib3HTTPTransport()
+        exporter = OTLPSpanExporter(timeout=_timeout_s, _transport=transport)
     except (ImportError, TypeError):  # the transport API is young: fall back to the default
         return OTLPSpanExporter(timeout=_timeout_s)
+    global _transport
+    _transport = transport
+    return exporter
+
+
+def drop_connections() -> None:
+    """Close the exporter's pooled connections; the next export opens new ones (after a SnapStart restore)."""
+    if _transport is not None:
+        _transport.close()
 
 
 def flush() -> None:

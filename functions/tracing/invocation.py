@@ -104,6 +104,12 @@ def current_trace_ids() -> tuple[str, str] | None:
     return f"{span_context.trace_id:032x}", to_xray_id(span_context.trace_id)
 
 
+def reset_cold_start() -> None:
+    """The next invocation is this environment's first again (after a SnapStart restore)."""
+    global _cold_start
+    _cold_start = True
+
+
 def _take_cold_start() -> bool:
     """True for this execution environment's first invocation only."""
     global _cold_start
