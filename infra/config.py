@@ -37,6 +37,8 @@ class TracerConfig:
     """Steady requests per second the API stage accepts (then 429): a public endpoint has a ceiling."""
     api_burst_limit: int = 100
     """Requests the API stage accepts at once above the steady rate."""
+    snap_start: bool = False
+    """SnapStart on published versions; every trigger then invokes the `live` alias."""
 
     @property
     def sends_to_xray(self) -> bool:
@@ -74,6 +76,7 @@ class TracerConfig:
             xray_fixed_rate=_fraction(get, "xrayFixedRate", default=0.05),
             api_rate_limit=_within(get, "apiRateLimit", default=50.0, low=0.1, high=API_RATE_CEILING),
             api_burst_limit=int(_within(get, "apiBurstLimit", default=100, low=1, high=API_BURST_CEILING, whole=True)),
+            snap_start=_flag(get, "snapStart"),
         )
 
 
@@ -89,6 +92,13 @@ def _choice(get: Callable[[str], object], key: str, valid: tuple[str, ...], *, d
     if value not in valid:
         raise ConfigError(f"-c {key}={value} is not valid: use one of {' | '.join(valid)} (e.g. -c {key}={default})")
     return value
+
+
+def _flag(get: Callable[[str], object], key: str) -> bool:
+    """`-c key=true|false` (or a JSON boolean in cdk.json); absent means false."""
+    value = get(key)
+    text = str(value).lower() if isinstance(value, bool) else value
+    return _choice(lambda _: text, key, ("true", "false"), default="false") == "true"
 
 
 def _fraction(get: Callable[[str], object], key: str, *, default: float) -> float:

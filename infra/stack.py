@@ -128,7 +128,7 @@ class TracerStack(Stack):
             )
             self.functions[spec.name] = fn
 
-        self.api = self._api(self.functions["ingest"], tracing=profile.api_tracing, config=config)
+        self.api = self._api(self.functions["ingest"].target, tracing=profile.api_tracing, config=config)
         if profile.xray_write:
             XRayGroup(
                 self,
@@ -184,10 +184,11 @@ class TracerStack(Stack):
         async_failures: sqs.Queue,
     ) -> None:
         trigger = spec.trigger
+        target = fn.target  # the `live` alias under SnapStart: triggers must invoke a published version
         if spec.is_async:
             # Lambda retries an async event, then sends it to the on-failure destination; what the
             # invoking service itself cannot deliver goes to the same queue (wired below).
-            fn.configure_async_invoke(
+            target.configure_async_invoke(
                 retry_attempts=topology.ASYNC_RETRY_ATTEMPTS,
                 on_failure=destinations.SqsDestination(async_failures),
             )
@@ -199,9 +200,16 @@ class TracerStack(Stack):
             )
         if trigger.kind == "sns":
             assert trigger.source is not None
-            topics[trigger.source].add_subscription(
-                subscriptions.LambdaSubscription(fn, dead_letter_queue=async_failures)
+            subscription = topics[trigger.source].add_subscription(
+                subscriptions.LambdaSubscription(target, dead_letter_queue=async_failures)
             )
+            if target is not fn:
+                _acknowledge(
+                    subscription,
+                    "CloudFormation-Validate::W3694",
+                    "The endpoint is the function's `live` alias ARN, a qualified function ARN that SNS "
+                    "invokes like any other; the check only knows unqualified functions.",
+                )
         elif trigger.kind == "eventbridge":
             events.Rule(
                 self,
@@ -210,15 +218,15 @@ class TracerStack(Stack):
                 event_pattern=events.EventPattern(source=[topology.EVENT_SOURCE]),
                 targets=[
                     event_targets.LambdaFunction(
-                        fn, dead_letter_queue=async_failures, retry_attempts=topology.ASYNC_RETRY_ATTEMPTS
+                        target, dead_letter_queue=async_failures, retry_attempts=topology.ASYNC_RETRY_ATTEMPTS
                     )
                 ],
             )
         elif trigger.kind == "s3":
-            bucket.notify_on_create(fn)
+            bucket.notify_on_create(target)
         elif trigger.kind == "sqs":
             assert trigger.source is not None
-            fn.add_event_source(
+            target.add_event_source(
                 sources.SqsEventSource(
                     queues[trigger.source], batch_size=trigger.batch_size, report_batch_item_failures=True
                 )
@@ -236,7 +244,7 @@ class TracerStack(Stack):
                 "records go where the queue's redrive policy sends them (WorkDlq after maxReceiveCount).",
             )
         elif trigger.kind == "dynamodb":
-            fn.add_event_source(
+            target.add_event_source(
                 sources.DynamoEventSource(
                     table,
                     starting_position=lambda_.StartingPosition.LATEST,

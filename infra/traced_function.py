@@ -4,7 +4,9 @@ It is an ordinary `lambda_.Function` (grants and event sources work as usual) th
 - runs the ADOT collector extension layer for the configured architecture,
 - points the collector at the exporter's YAML shipped in the bundle,
 - sets the standard `OTEL_*` variables the bootstrap in `functions/tracing` reads, and
-- sets Lambda's own tracing mode; X-Ray write permission follows from Active mode only.
+- sets Lambda's own tracing mode; X-Ray write permission follows from Active mode only;
+- with `-c snapStart=true`, publishes a version with SnapStart and a `live` alias: `target` is
+  what API Gateway and event sources must invoke (the alias, or the function itself).
 """
 
 from __future__ import annotations
@@ -77,7 +79,12 @@ class TracedFunction(lambda_.Function):
             # set below on the L1 so that no X-Ray permission is granted for Jaeger.
             tracing=lambda_.Tracing.ACTIVE if profile.lambda_tracing == "Active" else None,
             environment={**tracing_environment(config, service_name), **(environment or {})},
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snap_start else None,
             **function_props,
+        )
+        # SnapStart applies to published versions only; $LATEST would start cold, unsnapshotted.
+        self.target: lambda_.IFunction = (
+            lambda_.Alias(self, "Live", alias_name="live", version=self.current_version) if config.snap_start else self
         )
         self.add_layers(
             lambda_.LayerVersion.from_layer_version_arn(self, "Collector", collector_layer_arn(self, config))

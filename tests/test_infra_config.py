@@ -36,6 +36,11 @@ def test_cli_strings_are_parsed() -> None:
     assert (c.sends_to_xray, c.sends_to_jaeger, c.sampling_ratio, c.fault_rate) == (True, True, 0.25, 0.0)
 
 
+def test_snap_start_is_off_unless_asked_for_by_string_or_boolean() -> None:
+    assert [config(**c).snap_start for c in ({}, {"snapStart": "true"}, {"snapStart": True})] == [False, True, True]
+    assert config(snapStart=False).snap_start is False
+
+
 @pytest.mark.parametrize(
     ("context", "message"),
     [
@@ -59,6 +64,7 @@ def test_cli_strings_are_parsed() -> None:
         ({"apiRateLimit": "fast"}, "-c apiRateLimit=fast is not a number: use 0.1 to 10000"),
         ({"apiBurstLimit": "1.5"}, "-c apiBurstLimit=1.5 is not a whole number: use 1 to 5000"),
         ({"apiBurstLimit": "6000"}, "-c apiBurstLimit=6000 is out of range: use 1 to 5000 (e.g. -c apiBurstLimit=100)"),
+        ({"snapStart": "yes"}, "-c snapStart=yes is not valid: use one of true | false"),
     ],
 )
 def test_bad_context_is_one_clear_line(context: dict, message: str) -> None:

@@ -187,3 +187,30 @@ def test_the_api_proxies_every_path_to_ingest(synth) -> None:
 def _actions(statement: dict) -> list[str]:
     action = statement["Action"]
     return [action] if isinstance(action, str) else action
+
+
+def test_snap_start_publishes_a_version_and_every_trigger_invokes_the_live_alias(synth) -> None:
+    template = synth("xray", snapStart="true")
+    fns = functions(template)
+    assert all(f["SnapStart"] == {"ApplyOn": "PublishedVersions"} for f in fns.values())
+    aliases = {a["FunctionName"]["Ref"]: a for a in of_type(template, "AWS::Lambda::Alias")}
+    assert set(aliases) == set(fns) and {a["Name"] for a in aliases.values()} == {"live"}
+    alias_ids = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Alias"}
+
+    def invokes_an_alias(value: object) -> bool:
+        return any(alias in json.dumps(value) for alias in alias_ids)
+
+    # Every way in: API integration, SNS subscriptions, rule targets, mappings, S3 notification, async config.
+    assert all(invokes_an_alias(m["Integration"]) for m in of_type(template, "AWS::ApiGateway::Method"))
+    subs = [s for s in of_type(template, "AWS::SNS::Subscription") if s["Protocol"] == "lambda"]
+    mappings = of_type(template, "AWS::Lambda::EventSourceMapping")
+    targets = [t for rule in of_type(template, "AWS::Events::Rule") for t in rule["Targets"]]
+    bucket = next(b for b in of_type(template, "AWS::S3::Bucket") if "NotificationConfiguration" in b)
+    notifications = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    configs = of_type(template, "AWS::Lambda::EventInvokeConfig")
+    for wiring in (subs, mappings, targets, notifications):
+        assert wiring and all(invokes_an_alias(w) for w in wiring), wiring
+    assert configs and all(invokes_an_alias(c["Qualifier"]) for c in configs)
+    # …and without SnapStart, nothing of it.
+    plain = synth("xray")
+    assert not of_type(plain, "AWS::Lambda::Alias") and all("SnapStart" not in f for f in functions(plain).values())
