@@ -39,34 +39,67 @@ class PipBundler:
         self._platform = _PLATFORMS[architecture]
 
     def try_bundle(self, output_dir: str, *_args: object, **_options: object) -> bool:
-        out = Path(output_dir)
         python_version = RUNTIME.name.removeprefix("python")
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--target",
-            str(out),
-            "--platform",
-            self._platform,
-            "--only-binary=:all:",
-            "--implementation",
-            "cp",
-            "--python-version",
-            python_version,
-            *lambda_requirements(),
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"bundling failed: pip could not install the lambda deps:\n{result.stderr}")
-        # collector/local/ holds the local pipeline's files (builder manifest, Jaeger's config): not shipped.
-        for folder, left_out in (("functions", ()), ("collector", ("local",))):
-            ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *left_out)
-            shutil.copytree(ROOT / folder, out / folder, ignore=ignore, dirs_exist_ok=True)
+        platform = ["--platform", self._platform, "--only-binary=:all:", "--implementation", "cp"]
+        out = Path(output_dir)
+        install_bundle(out, [*platform, "--python-version", python_version])
+        interpreter = shutil.which(f"python{python_version}")
+        try:
+            if interpreter is None:
+                raise FileNotFoundError(f"python{python_version}")
+            compile_bytecode(out, interpreter)
+        except (OSError, subprocess.CalledProcessError) as error:
+            print(
+                f"bundling: no bytecode for the runtime ({error}), so every cold start compiles the SDK "
+                f"(more than twice its cold instructions, see README); put python{python_version} on PATH to fix",
+                file=sys.stderr,
+            )
         return True
+
+
+def install_bundle(out: Path, pip_args: list[str]) -> None:
+    """What the function asset holds: the `lambda` extra (pip, with `pip_args`) and our folders."""
+    install_lambda_deps(out, pip_args)
+    copy_shipped_code(out)
+
+
+def install_lambda_deps(out: Path, pip_args: list[str]) -> None:
+    """The `lambda` extra into `out`; the benchmark calls it with no `pip_args` (the local interpreter)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        # pip would compile with *this* interpreter, whose bytecode the runtime cannot use.
+        "--no-compile",
+        "--target",
+        str(out),
+        *pip_args,
+        *lambda_requirements(),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"bundling failed: pip could not install the lambda deps:\n{result.stderr}")
+
+
+def compile_bytecode(out: Path, interpreter: str) -> None:
+    """Bytecode for everything in `out`, by `interpreter` (the runtime's version), so Lambda need not compile.
+
+    /var/task is read-only: without bytecode the runtime can use, every cold start compiles every
+    module it imports. `unchecked-hash`: the bundle never changes after it is built, and the zip's
+    timestamps are not the files' own, so a timestamp check would reject the bytecode.
+    """
+    command = [interpreter, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def copy_shipped_code(out: Path) -> None:
+    """functions/ and collector/ as they ship; collector/local/ (the local pipeline's files) stays behind."""
+    for folder, left_out in (("functions", ()), ("collector", ("local",))):
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *left_out)
+        shutil.copytree(ROOT / folder, out / folder, ignore=ignore, dirs_exist_ok=True)
 
 
 def function_code(architecture: str) -> lambda_.Code:
