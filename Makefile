@@ -46,8 +46,9 @@ stack: setup tools
 synth: setup
 	npx cdk synth -c exporter=$(EXPORTER) $(if $(JAEGER_ENDPOINT),-c jaegerEndpoint=$(JAEGER_ENDPOINT))
 
+# Each twin gets its own Lambda-shaped environment (bench/envs.py); instructions are counted with valgrind.
 bench: setup
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	@command -v valgrind >/dev/null || { echo "make bench needs valgrind: sudo apt-get install -y valgrind"; exit 1; }
 	$(PY) -m bench
 
 lint: setup

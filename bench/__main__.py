@@ -1,10 +1,17 @@
 """`python -m bench` (`make bench`): cold start and warm overhead of four twins of one handler.
 
-Each run spawns a fresh process per twin (interleaved, so drift hits all alike); cold start is
-timed by the parent from spawn to the end of the first invocation; warm invocations are timed
-inside the child. All twins call the same moto server; traced twins flush to a local OTLP/HTTP
-receiver (ours, ADOT) or send UDP to an X-Ray daemon address (Powertools). Writes
-bench/results.json and prints the table.
+Every twin does the same work (1 DynamoDB UpdateItem + 1 SNS Publish against one moto server) in
+its own Lambda-shaped environment (bench/envs.py). Two measures, side by side in one run:
+
+- instructions (valgrind callgrind, whole process, PYTHONHASHSEED fixed): cold = process start →
+  end of the first invocation; warm = (a run with W more invocations minus the cold run) / W.
+  Stable to ~0.1 % between runs: the targets are checked on these.
+- wall clock: fresh processes, twins interleaved so drift hits all alike; cold timed by the
+  parent from spawn to the end of the first invocation, warm invocations timed in the child.
+  Reported beside the instructions; on a shared 2-core machine it swings ±20 % between runs.
+
+Plus peak RSS and spans received against spans expected. Writes bench/results.json.
+`--profile` prints where ours spends its extra instructions instead (bench/profile.py).
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,201 +35,269 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from bench.envs import Twin, build_twins
+from tracectl.lambda_events import api_gateway_event
 from tracectl.local_aws import LocalAws
 from tracectl.trace_model import load_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / ".work"
-ADOT_VENV = WORK / "adot-venv"
+# Ratios of ours to the plain twin (instructions), added wall and memory, lost spans.
 TARGETS = {
-    "cold_vs_plain": 1.25,
-    "cold_vs_powertools": 0.70,
-    "cold_vs_adot": 0.50,
-    "warm_p50_ms": 1.0,
-    "warm_p99_ms": 3.0,
-    "rss_mib": 12.0,
+    "cold_instructions_ratio": 1.15,
+    "warm_instructions_ratio": 1.25,
+    "warm_wall_added_p50_ms": 1.0,
+    "peak_rss_added_mib": 5.0,
+    "spans_lost": 0,
 }
-
-
-def adot_python() -> Path:
-    """A separate venv for the ADOT distro: it pins an older OTel than this project ships."""
-    python = ADOT_VENV / "bin" / "python"
-    if not (ADOT_VENV / ".installed").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(ADOT_VENV)], check=True)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "aws-opentelemetry-distro",
-                "boto3",
-            ],
-            check=True,
-        )
-        (ADOT_VENV / ".installed").touch()
-    return python
-
-
-def twins(adot: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
-    child = str(ROOT / "bench" / "child.py")
-    return {
-        "uninstrumented": ([sys.executable, child, "bench.twins.plain"], {}),
-        "ours": ([sys.executable, child, "bench.twins.ours"], {"OTEL_PROPAGATORS": "tracecontext,baggage,xray"}),
-        "powertools": ([sys.executable, child, "bench.twins.powertools"], {"POWERTOOLS_SERVICE_NAME": "bench"}),
-        # As the ADOT Python layer runs a function: opentelemetry-instrument with the AWS distro and
-        # configurator, the aws-lambda instrumentation wrapping the handler named by _HANDLER.
-        "adot_auto": (
-            [str(adot.parent / "opentelemetry-instrument"), str(adot), child, "bench.twins.plain"],
-            {
-                "OTEL_PYTHON_DISTRO": "aws_distro",
-                "OTEL_PYTHON_CONFIGURATOR": "aws_configurator",
-                "_HANDLER": "bench.twins.plain.handler",
-                "OTEL_TRACES_EXPORTER": "otlp",
-                "OTEL_METRICS_EXPORTER": "none",
-                "OTEL_LOGS_EXPORTER": "none",
-                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-                "OTEL_AWS_APPLICATION_SIGNALS_ENABLED": "false",
-            },
-        ),
-    }
-
-
-class _Sink:
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
+# Spans each traced twin should deliver per invocation: the invocation, UpdateItem, Publish.
+SPANS_PER_INVOCATION = {"plain": 0, "ours": 3, "powertools": 3, "adot": 3}
+_COLLECTED = re.compile(r"==\d+== Collected : (\d+)")
 
 
 @contextmanager
-def otlp_sink(out_file: Path) -> Iterator[_Sink]:
-    """The local OTLP endpoint in its own process (bench/sink.py), so it never competes with moto."""
+def trace_sink(out_dir: Path) -> Iterator[dict[str, str]]:
+    """bench/sink.py in its own process: {"otlp": URL, "xray_daemon": "host:port"}."""
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "sink.py"), str(out_file)], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(ROOT / "bench" / "sink.py"), str(out_dir)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None
-        yield _Sink(process.stdout.readline().strip())
+        yield json.loads(process.stdout.readline())
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def spans_in(out_file: Path) -> int:
-    """How many spans the sink received."""
-    return sum(len(t.spans) for t in load_jsonl(out_file).values()) if out_file.exists() else 0
+class Runner:
+    """Starts one twin's fresh process in its environment, for either measure."""
 
+    def __init__(self, base_env: dict[str, str], event_file: Path, scratch: Path) -> None:
+        self.base_env = base_env
+        self.event_file = event_file
+        self.scratch = scratch
 
-def run_once(command: list[str], env: dict[str, str], warm: int) -> dict:
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [*command, str(warm)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    cold_ms = None
-    result: dict = {}
-    for line in process.stdout:
-        if line.strip() == "cold-done" and cold_ms is None:
-            cold_ms = (time.perf_counter() - started) * 1000
-        elif line.startswith('{"warm_ms"'):
-            result = json.loads(line)
-    stderr = process.stderr.read() if process.stderr else ""
-    if process.wait() != 0 or cold_ms is None or not result:
-        raise RuntimeError(f"{command[-1]} failed:\n{stderr[-2000:]}")
-    return {"cold_ms": cold_ms, **result}
+    def wall(self, twin: Twin, warm: int) -> dict:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [*twin.command, str(warm), str(self.event_file)],
+            env={**self.base_env, **self.lambda_env(twin), **twin.env},
+            cwd=twin.task,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        cold_ms = None
+        result: dict = {}
+        for line in process.stdout:
+            if line.strip() == "cold-done" and cold_ms is None:
+                cold_ms = (time.perf_counter() - started) * 1000
+            elif line.startswith('{"warm_ms"'):
+                result = json.loads(line)
+        stderr = process.stderr.read() if process.stderr else ""
+        if process.wait() != 0 or cold_ms is None or not result:
+            raise RuntimeError(f"{twin.name} failed:\n{stderr[-2000:]}")
+        return {"cold_ms": cold_ms, **result}
 
+    def instructions(self, twin: Twin, warm: int) -> int:
+        """Instructions the twin's process(es) execute for one cold + `warm` invocations."""
+        processes = twin.callgrind_processes(warm, str(self.event_file))
+        lambda_env = self.lambda_env(twin)
+        return sum(self.count(command, {**lambda_env, **twin.env, **env}, twin.task) for command, env in processes)
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+    @staticmethod
+    def lambda_env(twin: Twin) -> dict[str, str]:
+        """What Lambda sets per function (the X-Ray SDK checks LAMBDA_TASK_ROOT to know it is in Lambda)."""
+        return {"LAMBDA_TASK_ROOT": str(twin.task), "OTEL_SERVICE_NAME": f"bench-{twin.name}"}
+
+    def count(self, command: list[str], env: dict[str, str], cwd: Path) -> int:
+        """Instructions one process executes under callgrind (hash seed fixed, as nothing else varies)."""
+        out = self.scratch / "callgrind.out"
+        result = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+            env={**self.base_env, **env, "PYTHONHASHSEED": "0"},
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        counts = _COLLECTED.findall(result.stderr)
+        if result.returncode != 0 or len(counts) != 1:
+            raise RuntimeError(f"{' '.join(command[-3:])} under callgrind failed:\n{result.stderr[-2000:]}")
+        return int(counts[0])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15, help="fresh processes per twin (default 15)")
-    parser.add_argument("--warm", type=int, default=50, help="warm invocations per process (default 50)")
+    parser.add_argument("--runs", type=int, default=15, help="fresh processes per twin for wall time (default 15)")
+    parser.add_argument("--warm", type=int, default=100, help="warm invocations per process (default 100)")
+    parser.add_argument("--profile", action="store_true", help="where ours spends its extra instructions")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("python -m bench counts instructions with valgrind: sudo apt-get install -y valgrind")
     console = Console()
-    console.print("preparing the ADOT twin's venv (first run only)…")
-    variants = twins(adot_python())
-    samples: dict[str, list[dict]] = {name: [] for name in variants}
-    with tempfile.TemporaryDirectory() as tmp, LocalAws() as aws, otlp_sink(Path(tmp) / "spans.jsonl") as sink:
+    console.print("preparing the twins' Lambda-shaped environments (cached after the first run)…")
+    with tempfile.TemporaryDirectory() as tmp, LocalAws() as aws, trace_sink(Path(tmp)) as sink:
+        scratch = Path(tmp)
+        twins = build_twins(scratch)
+        event_file = scratch / "event.json"
+        event_file.write_text(json.dumps(api_gateway_event("GET", "/bench")))
         base_env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AWS_"))},
+            "PATH": os.environ["PATH"],
+            "LANG": "C.UTF-8",
+            "PYTHONNOUSERSITE": "1",
+            # /var/task is read-only in Lambda: no process may leave bytecode for the next.
+            "PYTHONDONTWRITEBYTECODE": "1",
             **aws.environment(),
-            "PYTHONPATH": str(ROOT),
             "AWS_LAMBDA_FUNCTION_NAME": "bench",
-            "LAMBDA_TASK_ROOT": str(ROOT),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
             "_X_AMZN_TRACE_ID": "Root=1-5f8a1b2c-0af7651916cd43dd8448eb21;Parent=53995c3f42cd8ad8;Sampled=1",
-            "OTEL_SERVICE_NAME": "bench",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": sink["otlp"],
+            "AWS_XRAY_DAEMON_ADDRESS": sink["xray_daemon"],
             "TABLE_NAME": aws.resources.table_name,
             # A topic of its own, with no subscribers: the app's topics fan out to tap queues
             # that would grow through the run and slow moto down as it went.
             "TOPIC_ARN": aws.client("sns").create_topic(Name="bench")["TopicArn"],
         }
-        with Progress(console=console) as progress:
-            task = progress.add_task("fresh processes", total=args.runs * len(variants))
-            for _ in range(args.runs):
-                for name, (command, env) in variants.items():
-                    samples[name].append(run_once(command, {**base_env, **env}, args.warm))
-                    progress.advance(task)
-        spans_received = spans_in(Path(tmp) / "spans.jsonl")
-    results = summarise(samples, args)
-    results["spans_received_by_local_otlp"] = spans_received
+        runner = Runner(base_env, event_file, scratch)
+        if args.profile:
+            from bench.profile import profile
+
+            profile(console, runner, twins, args.warm)
+            return
+        results = measure(console, runner, twins, args)
+        results["spans"] = spans_by_twin(scratch, results["invocations"])
+    results["ours_against_targets"] = against_targets(results)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print_table(console, results)
-    console.print(f"wrote {args.out}")
+    print_tables(console, results)
+    console.print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
 
 
-def summarise(samples: dict[str, list[dict]], args: argparse.Namespace) -> dict:
-    per_variant = {}
+def measure(console: Console, runner: Runner, twins: dict[str, Twin], args: argparse.Namespace) -> dict:
+    invocations = dict.fromkeys(twins, 0)
+    instructions: dict[str, dict[str, float]] = {}
+    samples: dict[str, list[dict]] = {name: [] for name in twins}
+    with Progress(console=console) as progress:
+        task = progress.add_task("callgrind (cold, then cold + warm)", total=2 * len(twins))
+        for name, twin in twins.items():
+            cold = runner.instructions(twin, 0)
+            progress.advance(task)
+            both = runner.instructions(twin, args.warm)
+            progress.advance(task)
+            instructions[name] = {"cold": cold, "warm_per_invocation": (both - cold) / args.warm}
+            invocations[name] += 1 + 1 + args.warm
+        task = progress.add_task("wall clock, fresh processes interleaved", total=args.runs * len(twins))
+        for _ in range(args.runs):
+            for name, twin in twins.items():
+                samples[name].append(runner.wall(twin, args.warm))
+                invocations[name] += 1 + args.warm
+                progress.advance(task)
+    return summarise(instructions, samples, invocations, args)
+
+
+def spans_by_twin(scratch: Path, invocations: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Spans each twin should have delivered, and what the sink received from it."""
+    received = dict.fromkeys(invocations, 0)
+    for otlp in (scratch / "otlp.jsonl", scratch / "udp-otlp.jsonl"):
+        for trace in load_jsonl(otlp).values() if otlp.exists() else []:
+            for span in trace.spans:
+                name = span.service.removeprefix("bench-")
+                received[name] = received.get(name, 0) + 1
+    xray = scratch / "xray.jsonl"
+    for line in xray.read_text().splitlines() if xray.exists() else []:
+        received["powertools"] += _segments_in(json.loads(line))
+    return {
+        name: {"expected": SPANS_PER_INVOCATION[name] * count, "received": received[name]}
+        for name, count in invocations.items()
+    }
+
+
+def _segments_in(document: dict) -> int:
+    """A segment document and its nested subsegments; Lambda's facade segment is never sent."""
+    return 1 + sum(_segments_in(sub) for sub in document.get("subsegments", []))
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def summarise(
+    instructions: dict[str, dict[str, float]],
+    samples: dict[str, list[dict]],
+    invocations: dict[str, int],
+    args: argparse.Namespace,
+) -> dict:
+    twins = {}
     for name, runs in samples.items():
         warm = [t for run in runs for t in run["warm_ms"]]
-        per_variant[name] = {
-            "cold_ms_median": statistics.median(r["cold_ms"] for r in runs),
-            "warm_ms_p50": percentile(warm, 50),
-            "warm_ms_p99": percentile(warm, 99),
-            "max_rss_mib_median": statistics.median(r["max_rss_kib"] for r in runs) / 1024,
+        twins[name] = {
+            "cold_instructions": instructions[name]["cold"],
+            "warm_instructions_per_invocation": round(instructions[name]["warm_per_invocation"]),
+            "cold_ms_median": round(statistics.median(r["cold_ms"] for r in runs), 1),
+            "warm_ms_p50": round(percentile(warm, 50), 3),
+            "warm_ms_p99": round(percentile(warm, 99), 3),
+            "peak_rss_mib_median": round(statistics.median(r["max_rss_kib"] for r in runs) / 1024, 2),
         }
-    plain, ours = per_variant["uninstrumented"], per_variant["ours"]
-    measured = {
-        "cold_vs_plain": ours["cold_ms_median"] / plain["cold_ms_median"],
-        "cold_vs_powertools": ours["cold_ms_median"] / per_variant["powertools"]["cold_ms_median"],
-        "cold_vs_adot": ours["cold_ms_median"] / per_variant["adot_auto"]["cold_ms_median"],
-        "warm_p50_ms": ours["warm_ms_p50"] - plain["warm_ms_p50"],
-        "warm_p99_ms": ours["warm_ms_p99"] - plain["warm_ms_p99"],
-        "rss_mib": ours["max_rss_mib_median"] - plain["max_rss_mib_median"],
-    }
+    plain = twins["plain"]
+    for twin in twins.values():
+        twin["cold_instructions_ratio"] = round(twin["cold_instructions"] / plain["cold_instructions"], 3)
+        twin["warm_instructions_ratio"] = round(
+            twin["warm_instructions_per_invocation"] / plain["warm_instructions_per_invocation"], 3
+        )
+        twin["cold_wall_ratio"] = round(twin["cold_ms_median"] / plain["cold_ms_median"], 3)
+        twin["warm_wall_added_p50_ms"] = round(twin["warm_ms_p50"] - plain["warm_ms_p50"], 3)
+        twin["peak_rss_added_mib"] = round(twin["peak_rss_mib_median"] - plain["peak_rss_mib_median"], 2)
     return {
         "command": f"python -m bench --runs {args.runs} --warm {args.warm}",
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "variants": per_variant,
-        "ours_against_targets": {
-            k: {"measured": round(v, 3), "target": TARGETS[k], "met": v <= TARGETS[k]} for k, v in measured.items()
-        },
+        "twins": twins,
+        "invocations": invocations,
     }
 
 
-def print_table(console: Console, results: dict) -> None:
-    table = Table(title="Cold start and warm overhead (medians over fresh processes)")
-    for column in ("twin", "cold ms", "warm p50 ms", "warm p99 ms", "peak RSS MiB"):
-        table.add_column(column, justify="right" if column != "twin" else "left")
-    for name, v in results["variants"].items():
-        table.add_row(
+def against_targets(results: dict) -> dict[str, dict]:
+    ours = results["twins"]["ours"]
+    spans = results["spans"]["ours"]
+    measured = {**{k: ours[k] for k in TARGETS if k in ours}, "spans_lost": spans["expected"] - spans["received"]}
+    return {k: {"measured": v, "target": TARGETS[k], "met": v <= TARGETS[k]} for k, v in measured.items()}
+
+
+def print_tables(console: Console, results: dict) -> None:
+    twins, spans = results["twins"], results["spans"]
+    instructions = Table(title="instructions (callgrind), ratio to plain")
+    wall = Table(title="wall clock (medians of fresh processes) and memory")
+    for table, columns in (
+        (instructions, ("twin", "cold", "vs plain", "warm / invocation", "vs plain")),
+        (wall, ("twin", "cold ms", "vs plain", "warm p50 ms", "added", "peak RSS MiB", "spans got/expected")),
+    ):
+        for column in columns:
+            table.add_column(column, justify="left" if column == "twin" else "right")
+    for name, t in twins.items():
+        instructions.add_row(
             name,
-            f"{v['cold_ms_median']:.0f}",
-            f"{v['warm_ms_p50']:.2f}",
-            f"{v['warm_ms_p99']:.2f}",
-            f"{v['max_rss_mib_median']:.1f}",
+            f"{t['cold_instructions'] / 1e6:.0f} M",
+            f"{t['cold_instructions_ratio']:.3f}",
+            f"{t['warm_instructions_per_invocation'] / 1e6:.2f} M",
+            f"{t['warm_instructions_ratio']:.3f}",
         )
-    console.print(table)
+        wall.add_row(
+            name,
+            f"{t['cold_ms_median']:.0f}",
+            f"{t['cold_wall_ratio']:.2f}",
+            f"{t['warm_ms_p50']:.2f}",
+            f"{t['warm_wall_added_p50_ms']:+.2f}",
+            f"{t['peak_rss_mib_median']:.1f}",
+            f"{spans[name]['received']}/{spans[name]['expected']}",
+        )
+    console.print(instructions)
+    console.print(wall)
     targets = Table(title="ours against the targets")
     for column in ("measure", "measured", "target", "met"):
         targets.add_column(column)
     for name, t in results["ours_against_targets"].items():
-        targets.add_row(name, f"{t['measured']:.3f}", f"≤ {t['target']}", "yes" if t["met"] else "NO")
+        targets.add_row(name, f"{t['measured']}", f"≤ {t['target']}", "yes" if t["met"] else "NO")
     console.print(targets)
 
 

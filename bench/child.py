@@ -1,13 +1,13 @@
-"""One fresh process = one Lambda execution environment.
+"""One fresh process = one Lambda execution environment. Standard library only: it runs in each
+twin's Lambda-shaped environment (bench/envs.py), where nothing of this repository is importable
+but the twin's bundle.
 
-    python bench/child.py MODULE WARM_INVOCATIONS
+    python bench_child.py MODULE WARM_INVOCATIONS EVENT_JSON_FILE
 
 Imports MODULE's `handler`, serves the first (cold) invocation, prints `cold-done` (the parent
 times spawn → this line), then serves WARM_INVOCATIONS more and prints one JSON line:
 {"warm_ms": [...], "max_rss_kib": N}.
 """
-
-from __future__ import annotations
 
 import importlib
 import json
@@ -15,22 +15,32 @@ import os
 import resource
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import uuid
 
 
-def main(module_name: str, warm: int) -> None:
-    from tracectl.lambda_context import LocalContext
-    from tracectl.lambda_events import api_gateway_event
+class Context:
+    """The attributes of Lambda's context object that handlers read."""
 
+    def __init__(self) -> None:
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        self.aws_request_id = str(uuid.uuid4())
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        self.memory_limit_in_mb = 512
+        self.function_version = "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def main(module_name: str, warm: int, event_file: str) -> None:
+    with open(event_file) as f:
+        event = json.load(f)
     handler = importlib.import_module(module_name).handler
-    event = api_gateway_event("GET", "/bench")
-    handler(event, LocalContext(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "bench")))
+    handler(event, Context())
     print("cold-done", flush=True)
     timings = []
     for _ in range(warm):
-        context = LocalContext("bench")
+        context = Context()
         started = time.perf_counter()
         handler(event, context)
         timings.append((time.perf_counter() - started) * 1000)
@@ -39,4 +49,4 @@ def main(module_name: str, warm: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3])

@@ -1,0 +1,50 @@
+"""`python -m bench --profile`'s warm twin: the handler traced with the exporter cut short at one step.
+
+    python bench_profile_child.py STEP INVOCATIONS EVENT_JSON_FILE
+
+STEP: plain (untraced) | spans (spans made, exported nowhere) | encode (OTLP protobuf, not sent) |
+full (sent to the collector, as deployed). Runs in the `ours` twin's environment (bench/envs.py).
+"""
+
+import json
+import sys
+
+from bench.twins import handle
+
+
+def handler_for(step: str):  # type: ignore[no-untyped-def]
+    if step == "plain":
+        return handle
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    import functions.tracing as tracing
+
+    class Nowhere(SpanExporter):
+        def export(self, spans):  # type: ignore[no-untyped-def]
+            return SpanExportResult.SUCCESS
+
+    class EncodeOnly(SpanExporter):
+        def export(self, spans):  # type: ignore[no-untyped-def]
+            from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+            encode_spans(spans).SerializeToString()
+            return SpanExportResult.SUCCESS
+
+    if step != "full":
+        tracing.setup({"spans": Nowhere, "encode": EncodeOnly}[step]())
+    return tracing.traced(handle)
+
+
+class Context:
+    function_name = "bench"
+    aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+
+
+if __name__ == "__main__":
+    step, invocations, event_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    handler = handler_for(step)
+    with open(event_file) as f:
+        event = json.load(f)
+    for _ in range(1 + invocations):
+        handler(event, Context())
