@@ -67,6 +67,19 @@ def test_the_bundle_ships_handlers_collector_configs_and_only_the_http_exporter(
     assert not any((asset / name).exists() for name in ("infra", "tracectl", "tests", ".venv", "node_modules"))
 
 
+def test_the_bundle_carries_bytecode_for_the_runtime_or_none(cdk_out: Path) -> None:
+    """Bytecode of the build machine's Python would be dead weight the runtime recompiles anyway."""
+    if not (cdk_out / "OtelTracer.template.json").exists():
+        assert cdk_synth(cdk_out, "exporter=xray").returncode == 0
+    [asset] = [p for p in cdk_out.glob("asset.*") if p.is_dir()]
+    tags = {path.name.split(".")[-2] for path in asset.rglob("*.pyc")}
+    if shutil.which("python3.14"):
+        assert tags == {"cpython-314"}
+        assert list((asset / "functions" / "tracing" / "__pycache__").glob("bootstrap.cpython-314.pyc"))
+    else:  # synth said why in one line; the bundle ships source only
+        assert tags == set()
+
+
 def test_cdk_synth_with_a_bad_exporter_fails_with_the_one_line(cdk_out: Path) -> None:
     result = cdk_synth(cdk_out.parent / "bad.out", "exporter=zipkin")
     assert result.returncode != 0
