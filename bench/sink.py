@@ -25,8 +25,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from tracectl.otlp_receiver import OtlpReceiver, to_otlp_json
 
 
-def serve_xray_daemon(out_dir: Path) -> str:
-    """A UDP endpoint speaking the X-Ray daemon's protocol: a JSON header line, then the payload."""
+def serve_xray_daemon(out_dir: Path) -> socketserver.UDPServer:
+    """A UDP endpoint speaking the X-Ray daemon's protocol (a JSON header line, then the payload),
+    serving on a thread of its own until `shutdown()`."""
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
@@ -41,13 +42,12 @@ def serve_xray_daemon(out_dir: Path) -> str:
 
     server = socketserver.UDPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    host, port = server.server_address[:2]
-    return f"{host}:{port}"
+    return server
 
 
 if __name__ == "__main__":
     out = Path(sys.argv[1])
     with OtlpReceiver(out / "otlp.jsonl") as receiver:
-        daemon = serve_xray_daemon(out)
-        print(json.dumps({"otlp": receiver.endpoint, "xray_daemon": daemon}), flush=True)
+        host, port = serve_xray_daemon(out).server_address[:2]
+        print(json.dumps({"otlp": receiver.endpoint, "xray_daemon": f"{host}:{port}"}), flush=True)
         threading.Event().wait()
