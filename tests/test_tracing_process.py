@@ -80,6 +80,17 @@ def test_cold_start_is_true_only_on_the_first_invocation(tmp_path, local_aws) ->
     assert [s["attributes"]["faas.coldstart"] for s in invocations] == [True, False, False]
 
 
+def test_the_standard_variable_turns_an_instrumentation_off(tmp_path, local_aws) -> None:
+    call = [{"handler": "dynamo", "event": sns_event("/instrumented")}]
+    on = run(tmp_path, local_aws, call, exporter="memory", extra_env={})
+    disabled = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "botocore, urllib3"}
+    off = run(tmp_path, local_aws, call, exporter="memory", extra_env=disabled)
+    # With botocore's off, urllib3's would trace botocore's HTTP request: both off leaves our spans only.
+    assert "DynamoDB.UpdateItem" in {s["name"] for s in on["spans"]}
+    assert [s["name"] for s in off["spans"]] == [s["name"] for s in on["spans"] if s["name"] != "DynamoDB.UpdateItem"]
+    assert off["calls"][0]["error"] is None
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,7 +1,8 @@
 """The tracer provider every handler shares, configured only from the standard `OTEL_*` env vars.
 
 `setup()` is idempotent: the first call builds the provider (X-Ray id generator, Lambda resource,
-batch processor → redaction → OTLP/HTTP exporter) and instruments botocore and urllib3; later calls return
+batch processor → redaction → OTLP/HTTP exporter) and instruments botocore and urllib3 (unless
+OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names them); later calls return
 the same provider and change nothing. `flush()` exports what is buffered within a bounded time.
 """
 
@@ -120,11 +121,16 @@ def _resource() -> Resource:
 
 
 def _instrument(provider: TracerProvider) -> None:
+    """botocore and urllib3, unless named in OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (the standard variable)."""
+    disabled = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
     try:
-        from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
-        from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
+        if "botocore" not in disabled:
+            from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 
-        BotocoreInstrumentor().instrument(tracer_provider=provider, request_hook=inject_trace_context)
-        URLLib3Instrumentor().instrument(tracer_provider=provider)
+            BotocoreInstrumentor().instrument(tracer_provider=provider, request_hook=inject_trace_context)
+        if "urllib3" not in disabled:
+            from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
+
+            URLLib3Instrumentor().instrument(tracer_provider=provider)
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.exception("tracing: instrumentation failed; handler runs with manual spans only")
