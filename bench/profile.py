@@ -34,11 +34,14 @@ COLD_STEPS = [
     ("+ functions.tracing (propagators, our code)", "import functions.tracing"),
     ("+ setup(): provider, resource, instrument()", "functions.tracing.setup()"),
 ]
+_NO_INSTRUMENTATIONS = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "botocore,urllib3"}
+# (step, profile_child step, environment)
 WARM_STEPS = [
-    ("plain handler", "plain"),
-    ("+ spans (invocation, botocore) through the processor", "spans"),
-    ("+ OTLP protobuf encoding", "encode"),
-    ("+ HTTP POST to the collector (as deployed)", "full"),
+    ("plain handler", "plain", {}),
+    ("+ the invocation span, redaction, flush (instrumentations off)", "spans", _NO_INSTRUMENTATIONS),
+    ("+ botocore and urllib3 instrumentations (2 AWS calls)", "spans", {}),
+    ("+ OTLP protobuf encoding", "encode", {}),
+    ("+ HTTP POST to the collector (as deployed)", "full", {}),
 ]
 
 
@@ -71,10 +74,10 @@ def profile(console: Console, runner: Runner, twins: dict[str, Twin], warm: int)
         table.add_column(column, justify="left" if column == "step" else "right")
     previous = None
     child = str(ours.task / "bench_profile_child.py")
-    for label, step in WARM_STEPS:
+    for label, step, env in WARM_STEPS:
         command = [python, child, step]
-        once = runner.count([*command, "0", str(runner.event_file)], ours.env, ours.task)
-        many = runner.count([*command, str(warm), str(runner.event_file)], ours.env, ours.task)
+        once = runner.count([*command, "0", str(runner.event_file)], {**ours.env, **env}, ours.task)
+        many = runner.count([*command, str(warm), str(runner.event_file)], {**ours.env, **env}, ours.task)
         per = (many - once) / warm
         table.add_row(label, _m(per), _m(per - previous) if previous is not None else "")
         previous = per
