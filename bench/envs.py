@@ -2,8 +2,9 @@
 
 A Lambda execution environment has three places on `sys.path`: the function's bundle (`/var/task`,
 first), the layers (`/opt/python`) and the runtime's own site-packages, where AWS ships boto3.
-Here: one bare venv plays the runtime (boto3 alone, the same version as the dev venv's), and each
-twin gets its own `task/` and `opt/python/`:
+Here: one bare venv plays the runtime (boto3 alone, the same version as the dev venv's), each twin
+gets its own `task/` (the working directory and first on `sys.path`), and a layer is a directory
+put on PYTHONPATH, as Lambda puts `/opt/python`:
 
 - plain: the handler only;
 - ours: exactly what `infra/bundling.py` ships (the same functions, for the local interpreter);
@@ -23,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -73,7 +75,7 @@ def _pip_target(target: Path, requirements: list[str]) -> None:
     subprocess.run([*command, "--target", str(target), *requirements], check=True)
 
 
-def _cached(key_parts: object, build) -> Path:  # type: ignore[no-untyped-def]
+def _cached(key_parts: object, build: Callable[[Path], None]) -> Path:
     """A directory built once per `key_parts` (and Python version) by `build(path)`."""
     key = json.dumps([key_parts, sys.version_info[:2]], sort_keys=True)
     path = CACHE / hashlib.sha256(key.encode()).hexdigest()[:16]
