@@ -238,3 +238,18 @@ def test_snapstart_hook_is_not_registered_outside_lambda() -> None:
     from functions.tracing import snapstart
 
     assert snapstart.register() is False
+
+
+def test_after_restore_drops_the_exporters_pooled_connections(monkeypatch) -> None:
+    """A connection pooled before the snapshot would be dead in every restored environment."""
+    from functions.tracing import bootstrap, invocation, snapstart
+
+    monkeypatch.setattr(bootstrap, "_transport", None)
+    monkeypatch.setattr(invocation, "_cold_start", False)  # restored after the test, as it was
+    bootstrap._otlp_exporter()
+    pool = bootstrap._transport._pool  # the transport's urllib3 PoolManager
+    pool.connection_from_url("http://127.0.0.1:4318/v1/traces")
+    assert len(pool.pools) == 1
+    snapstart.after_restore()
+    assert len(pool.pools) == 0
+    assert invocation._cold_start is True
