@@ -23,13 +23,18 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from infra.bundling import compile_bytecode, copy_shipped_code, install_lambda_deps, lambda_requirements
+from infra.bundling import (
+    compile_bytecode,
+    copy_shipped_code,
+    install_lambda_deps,
+    lambda_requirements,
+    optional_dependencies,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "otel-tracer" / "bench"
@@ -63,11 +68,6 @@ class Twin:
             return [([*self.command, *args], self.env)]
         command, env = self.callgrind_direct
         return [(self.wrapper_only, self.env), ([*command, *args], env)]
-
-
-def _bench_requirements() -> list[str]:
-    with (ROOT / "pyproject.toml").open("rb") as f:
-        return list(tomllib.load(f)["project"]["optional-dependencies"]["bench"])
 
 
 def _pip_target(target: Path, requirements: list[str]) -> None:
@@ -128,7 +128,8 @@ def build_twins(work: Path) -> dict[str, Twin]:
     """The four twins, ready to run from `work` (the run's scratch directory)."""
     python = str(_runtime())
     ours_deps = _cached(["ours", lambda_requirements()], lambda p: install_lambda_deps(p, []))
-    powertools_layer = _cached(["powertools", _bench_requirements()], lambda p: _pip_target(p, _bench_requirements()))
+    powertools = optional_dependencies("bench")
+    powertools_layer = _cached(["powertools", powertools], lambda p: _pip_target(p, powertools))
     adot_layer = _cached(["adot", ADOT_REQUIREMENTS], lambda p: _pip_target(p, ADOT_REQUIREMENTS))
 
     tasks = {

@@ -9,6 +9,8 @@ full (sent to the collector, as deployed). Runs in the `ours` twin's environment
 import json
 import sys
 
+from bench_child import Context  # bench/child.py, copied beside this file into the twin's task dir
+
 from bench.twins import handle
 
 
@@ -33,12 +35,6 @@ def handler_for(step: str):  # type: ignore[no-untyped-def]
     if step != "full":
         tracing.setup({"spans": Nowhere, "encode": EncodeOnly}[step]())
     return tracing.traced(handle)
-
-
-class Context:
-    function_name = "bench"
-    aws_request_id = "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
 
 
 if __name__ == "__main__":

@@ -27,8 +27,13 @@ _SHIPPED = ("functions", "collector", "pyproject.toml")
 
 def lambda_requirements() -> list[str]:
     """The `lambda` extra of pyproject.toml."""
+    return optional_dependencies("lambda")
+
+
+def optional_dependencies(extra: str) -> list[str]:
+    """One extra of pyproject.toml (the benchmark reads its `bench` extra here too)."""
     with (ROOT / "pyproject.toml").open("rb") as f:
-        return list(tomllib.load(f)["project"]["optional-dependencies"]["lambda"])
+        return list(tomllib.load(f)["project"]["optional-dependencies"][extra])
 
 
 @jsii.implements(ILocalBundling)
