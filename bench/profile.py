@@ -10,7 +10,9 @@ twin does not, by package (wall time, self; noisy, but it names the modules).
 from __future__ import annotations
 
 import collections
+import shutil
 import subprocess
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -67,6 +69,16 @@ def profile(console: Console, runner: Runner, twins: dict[str, Twin], warm: int)
         _m((ours_cold - previous) - (plain_cold - plain_imports)),
     )
     cold.add_row("the plain twin, whole cold start", _m(plain_cold), "")
+    # What a bundle without bytecode for the runtime costs (built where python3.14 was not on PATH):
+    # /var/task is read-only, so every cold start compiles every module it imports.
+    source_only = ours.task.parent / "task-source-only"
+    shutil.copytree(ours.task, source_only, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    command = [python, str(source_only / "bench_child.py"), *ours.command[2:]]
+    cold.add_row(
+        "ours, whole cold start, bundle without bytecode for the runtime",
+        _m(runner.instructions(replace(ours, task=source_only, command=command), 0)),
+        "",
+    )
     console.print(cold)
 
     table = Table(title=f"warm: per invocation (over {warm}), exporter cut short after each step")
