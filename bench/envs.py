@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from infra.bundling import (
+from infra.bundle import (
     compile_bytecode,
     copy_shipped_code,
     install_lambda_deps,

@@ -7,9 +7,13 @@ what was given and what is valid.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlparse
+
+from infra import python_runtime
 
 EXPORTERS = ("xray", "jaeger", "both")
 # API Gateway's default account-level quotas per region: a stage cannot usefully allow more.
@@ -39,6 +43,9 @@ class TracerConfig:
     """Requests the API stage accepts at once above the steady rate."""
     snap_start: bool = False
     """SnapStart on published versions; every trigger then invokes the `live` alias."""
+    python_runtime: str = python_runtime.NEWEST
+    """Lambda's Python version, e.g. `3.12`: by default the version of the Python that synthesizes
+    (so the bundle's bytecode is the runtime's), see infra/python_runtime.py."""
 
     @property
     def sends_to_xray(self) -> bool:
@@ -49,11 +56,20 @@ class TracerConfig:
         return self.exporter in ("jaeger", "both")
 
     @classmethod
-    def from_context(cls, get: Callable[[str], object]) -> TracerConfig:
+    def from_context(
+        cls,
+        get: Callable[[str], object],
+        *,
+        build_python: tuple[int, int] = (sys.version_info.major, sys.version_info.minor),
+        today: date | None = None,
+    ) -> TracerConfig:
         """Build the config from a context getter such as `app.node.try_get_context`.
 
         Values may be strings (from `-c`) or JSON values (from cdk.json); both are accepted.
+        `build_python` (the interpreter running synth) and `today` decide the default runtime.
         """
+        snap_start = _flag(get, "snapStart")
+        runtime = _python_runtime(get, build_python, today or date.today(), snap_start=snap_start)
         exporter = _choice(get, "exporter", EXPORTERS, default="xray")
         jaeger_endpoint = _optional_str(get, "jaegerEndpoint")
         if exporter != "xray":
@@ -76,8 +92,35 @@ class TracerConfig:
             xray_fixed_rate=_fraction(get, "xrayFixedRate", default=0.05),
             api_rate_limit=_within(get, "apiRateLimit", default=50.0, low=0.1, high=API_RATE_CEILING),
             api_burst_limit=int(_within(get, "apiBurstLimit", default=100, low=1, high=API_BURST_CEILING, whole=True)),
-            snap_start=_flag(get, "snapStart"),
+            snap_start=snap_start,
+            python_runtime=runtime,
         )
+
+
+def _python_runtime(
+    get: Callable[[str], object], build_python: tuple[int, int], today: date, *, snap_start: bool
+) -> str:
+    offered = python_runtime.offered(today)
+    given = _optional_str(get, "pythonRuntime")
+    if given is not None:
+        version = given.removeprefix("python")
+        if version in python_runtime.DEPRECATION and version not in offered:
+            raise ConfigError(
+                f"-c pythonRuntime={given}: Lambda deprecated python{version} on "
+                f"{python_runtime.DEPRECATION[version].isoformat()}: use one of {' | '.join(offered)}"
+            )
+        if version not in offered:
+            raise ConfigError(f"-c pythonRuntime={given} is not valid: use one of {' | '.join(offered)}")
+    else:
+        version = python_runtime.default_version(build_python, today)
+    if snap_start and not python_runtime.at_least(version, python_runtime.SNAPSTART_MINIMUM):
+        newer = " | ".join(v for v in offered if python_runtime.at_least(v, python_runtime.SNAPSTART_MINIMUM))
+        source = f"-c pythonRuntime={given}" if given else f"the Python running synth ({version})"
+        raise ConfigError(
+            f"-c snapStart=true needs python{python_runtime.SNAPSTART_MINIMUM} or newer and the runtime follows "
+            f"{source}: use -c pythonRuntime={newer}"
+        )
+    return version
 
 
 def _optional_str(get: Callable[[str], object], key: str) -> str | None:

@@ -81,7 +81,7 @@ class TracerStack(Stack):
 
         bus = events.EventBus(self, "AppBus")
         uploads = UploadsBucket(self, "Uploads")
-        code = function_code(config.architecture)
+        code = function_code(config)
         self.functions: dict[str, TracedFunction] = {}
         for spec in topology.FUNCTIONS:
             environment: dict[str, str] = {}

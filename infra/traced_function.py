@@ -19,7 +19,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.bundling import RUNTIME
+from infra import python_runtime
+from infra.bundling import runtime_of
 from infra.config import TracerConfig
 from infra.exporter_profile import profile_for, tracing_environment
 
@@ -68,7 +69,7 @@ class TracedFunction(lambda_.Function):
         super().__init__(
             scope,
             construct_id,
-            runtime=RUNTIME,
+            runtime=runtime_of(config),
             architecture=lambda_.Architecture.ARM_64 if config.architecture == "arm64" else lambda_.Architecture.X86_64,
             handler=handler,
             code=code,
@@ -89,6 +90,16 @@ class TracedFunction(lambda_.Function):
         self.add_layers(
             lambda_.LayerVersion.from_layer_version_arn(self, "Collector", collector_layer_arn(self, config))
         )
+        if config.python_runtime != python_runtime.NEWEST:
+            reason = (
+                f"The runtime follows the Python that built the bundle ({config.python_runtime}), so the bundle "
+                "carries bytecode the runtime can use: without it every cold start compiles every module, more "
+                f"than doubling cold start. -c pythonRuntime={python_runtime.NEWEST} picks the latest runtime."
+            )
+            Validations.of(self).acknowledge(
+                Acknowledgment(id="AwsSolutions-L1", reason=reason),
+                Acknowledgment(id="Serverless-LambdaLatestVersion", reason=reason),
+            )
         if profile.xray_write:
             Validations.of(self).acknowledge(
                 Acknowledgment(

@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -67,17 +69,43 @@ def test_the_bundle_ships_handlers_collector_configs_and_only_the_http_exporter(
     assert not any((asset / name).exists() for name in ("infra", "tracectl", "tests", ".venv", "node_modules"))
 
 
-def test_the_bundle_carries_bytecode_for_the_runtime_or_none(cdk_out: Path) -> None:
-    """Bytecode of the build machine's Python would be dead weight the runtime recompiles anyway."""
+def _bytecode_tags(asset: Path) -> dict[str, int]:
+    """How many modules carry bytecode, by interpreter tag (`cpython-311`), and how many modules there are."""
+    tags: dict[str, int] = {"modules": len(list(asset.rglob("*.py")))}
+    for path in asset.rglob("*.pyc"):
+        tags[path.name.split(".")[-2]] = tags.get(path.name.split(".")[-2], 0) + 1
+    return tags
+
+
+def test_the_runtime_follows_the_python_that_synthesizes_and_the_bundle_carries_its_bytecode(cdk_out: Path) -> None:
     if not (cdk_out / "OtelTracer.template.json").exists():
         assert cdk_synth(cdk_out, "exporter=xray").returncode == 0
+    template = json.loads((cdk_out / "OtelTracer.template.json").read_text())
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    runtimes = {f["Properties"]["Runtime"] for f in functions}
+    assert runtimes == {f"python{sys.version_info.major}.{sys.version_info.minor}"}
     [asset] = [p for p in cdk_out.glob("asset.*") if p.is_dir()]
-    tags = {path.name.split(".")[-2] for path in asset.rglob("*.pyc")}
-    if shutil.which("python3.14"):
-        assert tags == {"cpython-314"}
-        assert list((asset / "functions" / "tracing" / "__pycache__").glob("bootstrap.cpython-314.pyc"))
-    else:  # synth said why in one line; the bundle ships source only
-        assert tags == set()
+    tags = _bytecode_tags(asset)
+    tag = f"cpython-{sys.version_info.major}{sys.version_info.minor}"
+    assert set(tags) == {"modules", tag}  # the runtime's bytecode, nobody else's
+    assert tags[tag] >= 0.99 * tags["modules"], tags  # (nearly) every module: compileall skips none it can read
+    assert list((asset / "functions" / "tracing" / "__pycache__").glob(f"*.{tag}.pyc"))
+
+
+def test_a_runtime_without_its_python_here_ships_source_and_synth_says_so_in_one_line(tmp_path: Path) -> None:
+    from infra.bundle import runtime_interpreter
+    from infra.python_runtime import offered
+
+    missing = [v for v in offered(date.today()) if runtime_interpreter(v) is None]
+    if not missing:
+        pytest.skip("every runtime's Python is on this machine's PATH: no runtime lacks its bytecode here")
+    result = cdk_synth(tmp_path / "cdk.out", "exporter=xray", f"pythonRuntime={missing[-1]}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("bundling:")]
+    assert f"no bytecode for the python{missing[-1]} runtime (python{missing[-1]} is not on PATH)" in line
+    assert "every cold start compiles every module" in line
+    [asset] = [p for p in (tmp_path / "cdk.out").glob("asset.*") if p.is_dir()]
+    assert set(_bytecode_tags(asset)) == {"modules"}
 
 
 def test_cdk_synth_with_a_bad_exporter_fails_with_the_one_line(cdk_out: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 
@@ -37,13 +38,41 @@ def test_cli_strings_are_parsed() -> None:
 
 
 def test_snap_start_is_off_unless_asked_for_by_string_or_boolean() -> None:
-    assert [config(**c).snap_start for c in ({}, {"snapStart": "true"}, {"snapStart": True})] == [False, True, True]
+    runtime = {"pythonRuntime": "3.12"}  # SnapStart needs 3.12+; this machine may build with older
+    asked = ({}, {"snapStart": "true", **runtime}, {"snapStart": True, **runtime})
+    assert [config(**c).snap_start for c in asked] == [False, True, True]
     assert config(snapStart=False).snap_start is False
+
+
+def test_the_runtime_follows_the_python_that_synthesizes_while_lambda_offers_it() -> None:
+    # GIVEN synth run by Python 3.12, 3.10 (deprecated in Lambda on 2026-10-31) or 3.15 (not offered)
+    on = date(2026, 12, 1)
+    builds = ((3, 12), (3, 10), (3, 15))
+    chosen = [TracerConfig.from_context({}.get, build_python=v, today=on).python_runtime for v in builds]
+    # THEN the bundle's bytecode is the runtime's where it can be, else the newest runtime is used
+    assert chosen == ["3.12", "3.14", "3.14"]
+    # …and an explicit runtime wins, with or without the `python` prefix
+    assert config(pythonRuntime="python3.13").python_runtime == config(pythonRuntime="3.13").python_runtime == "3.13"
+
+
+def test_snap_start_needs_a_runtime_of_at_least_3_12() -> None:
+    older = {"snapStart": "true"}
+    with pytest.raises(ConfigError) as raised:
+        TracerConfig.from_context(older.get, build_python=(3, 11), today=date(2026, 12, 1))
+    assert str(raised.value) == (
+        "-c snapStart=true needs python3.12 or newer and the runtime follows the Python running synth (3.11): "
+        "use -c pythonRuntime=3.12 | 3.13 | 3.14"
+    )
+    newer = {"snapStart": "true"}
+    assert TracerConfig.from_context(newer.get, build_python=(3, 13), today=date(2026, 12, 1)).python_runtime == "3.13"
 
 
 @pytest.mark.parametrize(
     ("context", "message"),
     [
+        ({"pythonRuntime": "3.10"}, "-c pythonRuntime=3.10: Lambda deprecated python3.10 on 2026-10-31: use one of"),
+        ({"pythonRuntime": "3.9"}, "-c pythonRuntime=3.9 is not valid: use one of"),
+        ({"pythonRuntime": "3.11", "snapStart": "true"}, "-c snapStart=true needs python3.12 or newer"),
         ({"exporter": "zipkin"}, "-c exporter=zipkin is not valid: use one of xray | jaeger | both"),
         ({"exporter": "jaeger"}, "-c exporter=jaeger needs -c jaegerEndpoint=https://HOST:4318"),
         ({"exporter": "both"}, "-c exporter=both needs -c jaegerEndpoint="),

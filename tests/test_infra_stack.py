@@ -190,7 +190,7 @@ def _actions(statement: dict) -> list[str]:
 
 
 def test_snap_start_publishes_a_version_and_every_trigger_invokes_the_live_alias(synth) -> None:
-    template = synth("xray", snapStart="true")
+    template = synth("xray", snapStart="true", pythonRuntime="3.12")
     fns = functions(template)
     assert all(f["SnapStart"] == {"ApplyOn": "PublishedVersions"} for f in fns.values())
     aliases = {a["FunctionName"]["Ref"]: a for a in of_type(template, "AWS::Lambda::Alias")}

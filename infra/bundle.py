@@ -1,0 +1,119 @@
+"""What a function's bundle (its `/var/task`) holds, and how it is built: the one recipe for the
+CDK asset (infra/bundling.py), the local run (tracectl) and the benchmark's `ours` twin.
+
+- the `lambda` extra of pyproject.toml, installed by pip for the runtime's Python version and the
+  Lambda platform (`--platform manylinux2014_<arch> --only-binary=:all:`), so no Docker is needed;
+- `functions/` and `collector/` (without `collector/local/`, the local pipeline's files);
+- bytecode compiled by the runtime's own interpreter, when this machine has it (see
+  infra/python_runtime.py for why that matters).
+
+No aws_cdk import: tracectl and the benchmark build the same bundle without loading the CDK.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+# Only these reach the asset (and its hash): the rest of the repository never ships.
+SHIPPED = ("functions", "collector", "pyproject.toml")
+
+
+def lambda_requirements() -> list[str]:
+    """The `lambda` extra of pyproject.toml."""
+    return optional_dependencies("lambda")
+
+
+def optional_dependencies(extra: str) -> list[str]:
+    """One extra of pyproject.toml (the runtime and the benchmark's twins read theirs here too)."""
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        return list(tomllib.load(f)["project"]["optional-dependencies"][extra])
+
+
+def machine_architecture() -> str:
+    """This machine's Lambda architecture name (`x86_64` or `arm64`)."""
+    return "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+
+
+def pip_platform_args(python_version: str, architecture: str) -> list[str]:
+    """pip's arguments that pick wheels for a Lambda runtime of `python_version` on `architecture`."""
+    return [
+        "--platform",
+        PLATFORMS[architecture],
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        python_version,
+    ]
+
+
+def runtime_interpreter(python_version: str) -> str | None:
+    """An interpreter of `python_version` on this machine (this one, when it is that version), or None."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == python_version:
+        return sys.executable
+    return shutil.which(f"python{python_version}")
+
+
+def build_bundle(out: Path, *, python_version: str, architecture: str) -> str | None:
+    """The whole bundle into `out`. Returns None when it carries bytecode for the runtime, else why not."""
+    install_lambda_deps(out, pip_platform_args(python_version, architecture))
+    copy_shipped_code(out)
+    return compile_for_runtime(out, python_version)
+
+
+def compile_for_runtime(out: Path, python_version: str) -> str | None:
+    """Bytecode for `out` by the runtime's interpreter. None when done, else the reason there is none."""
+    interpreter = runtime_interpreter(python_version)
+    if interpreter is None:
+        return f"python{python_version} is not on PATH"
+    try:
+        compile_bytecode(out, interpreter)
+    except (OSError, subprocess.CalledProcessError) as error:
+        return f"python{python_version} could not compile it ({error})"
+    return None
+
+
+def install_lambda_deps(out: Path, pip_args: list[str]) -> None:
+    """The `lambda` extra into `out`, with `pip_args` (e.g. `pip_platform_args(...)`)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        # pip would compile with *this* interpreter, whose bytecode another runtime cannot use.
+        "--no-compile",
+        "--target",
+        str(out),
+        *pip_args,
+        *lambda_requirements(),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"bundling failed: pip could not install the lambda deps:\n{result.stderr}")
+
+
+def compile_bytecode(out: Path, interpreter: str) -> None:
+    """Bytecode for everything in `out`, by `interpreter` (the runtime's version), so Lambda need not compile.
+
+    /var/task is read-only: without bytecode the runtime can use, every cold start compiles every
+    module it imports. `unchecked-hash`: the bundle never changes after it is built, and the zip's
+    timestamps are not the files' own, so a timestamp check would reject the bytecode.
+    """
+    command = [interpreter, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def copy_shipped_code(out: Path) -> None:
+    """functions/ and collector/ as they ship; collector/local/ (the local pipeline's files) stays behind."""
+    for folder, left_out in (("functions", ()), ("collector", ("local",))):
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *left_out)
+        shutil.copytree(ROOT / folder, out / folder, ignore=ignore, dirs_exist_ok=True)
