@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The real pipeline (collector + Jaeger built from their Go modules) joins `make test` wherever Go is.
 HAVE_GO := $(shell command -v go 2>/dev/null)
 
-.PHONY: setup tools test demo e2e stack synth bench lint clean
+.PHONY: setup tools rie test demo e2e stack synth bench lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -24,16 +24,21 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Builds .tools/bin/{otelcol-lambda,jaeger} once; cached outside the repo by the hash of the pins.
+# Builds .tools/bin/{aws-lambda-rie,otelcol-lambda,jaeger} once each; cached outside the repo by the
+# hash of each one's pins.
 tools: setup
 	$(PY) -m tracectl.tools
+
+# Only the Lambda Runtime Interface Emulator: every local run executes the functions under it.
+rie: setup
+	$(PY) -m tracectl.tools aws-lambda-rie
 
 test: setup $(if $(HAVE_GO),tools)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: setup
+demo: setup rie
 	$(VENV)/bin/tracectl demo
 
 # The demo through the real pipeline: collector running collector/both.yaml, Jaeger, X-Ray on moto.

@@ -18,6 +18,31 @@ ROOT = Path(__file__).resolve().parent.parent
 JAEGER = "https://jaeger.example.com:4318"
 
 
+def require_tools(*names: str, needed_for: str) -> None:
+    """Skip (with the one reason) unless `make tools` built `names`; fail instead in CI (TRACECTL_REQUIRE_E2E=1)."""
+    import shutil
+
+    from tracectl import tools
+
+    if tools.installed(*names):
+        return
+    if shutil.which("go") is None:
+        reason = f"{needed_for} needs Go (its parts are built from their Go modules): not installed"
+    else:
+        reason = f"{needed_for} needs `make tools` (builds {', '.join(names)} into .tools/bin) first"
+    if os.environ.get("TRACECTL_REQUIRE_E2E") == "1":
+        pytest.fail(reason + " — and TRACECTL_REQUIRE_E2E=1 makes it required")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def lambda_emulator() -> None:
+    """The local run executes every function under AWS's Lambda Runtime Interface Emulator."""
+    from tracectl import tools
+
+    require_tools(tools.RIE, needed_for="running functions as Lambda does")
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict]:
     """synth(exporter, **context) -> the synthesized template (dict), cdk-nag and tracing guard applied.

@@ -27,7 +27,6 @@ def rss_kib(pid: int) -> int:
 
 def main(spec_path: str, out_path: str) -> None:
     from tracectl.local_run import LocalRun
-    from tracectl.worker import SPAN_RECORD_ENV
 
     spec = json.loads(Path(spec_path).read_text())
     result: dict = {"seconds": [], "statuses": [], "rss_kib": []}
@@ -36,7 +35,8 @@ def main(spec_path: str, out_path: str) -> None:
         work_dir=Path(spec.get("work_dir") or work),
         fault_rate=spec.get("fault_rate", 0.0),
         seed=spec.get("seed"),
-        extra_env={SPAN_RECORD_ENV: spec["record"]},
+        exporter=spec.get("exporter", "both"),
+        span_record_dir=Path(spec["record"]),
     ) as run:
         for round_number in range(spec.get("rounds", 1)):
             for i in range(spec["requests"]):
@@ -46,7 +46,8 @@ def main(spec_path: str, out_path: str) -> None:
                 result["statuses"].append(response.get("statusCode"))
             if spec.get("pump", True):
                 run.pump(timeout_s=600)
-            result["rss_kib"].append({name: rss_kib(w.pid) for name, w in run.workers.items()})
+            pids = {name: e.runtime_pid() for name, e in run.environments.items()}
+            result["rss_kib"].append({name: rss_kib(pid) for name, pid in pids.items() if pid is not None})
         result["invocations"] = dict(run.stats.invocations)
         result["function_errors"] = dict(run.stats.function_errors)
         result["dead_letters"] = run.dead_letters()

@@ -1,4 +1,9 @@
-"""`tracectl demo`: the whole app locally; N requests become N connected traces through every hop."""
+"""`tracectl demo`: the whole app locally; N requests become N connected traces through every hop.
+
+The demo runs the functions as `-c exporter=xray` deploys them (Active tracing, `xray-lambda`), each
+under the Lambda runtime interface emulator with Lambda's trace header; `--exporter jaeger` runs
+them as `-c exporter=jaeger` does (PassThrough, no Lambda header read), sending to a Jaeger.
+"""
 
 from __future__ import annotations
 
@@ -29,20 +34,35 @@ class Run:
     output: str
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path, Path]:
+def run_demo(out_dir: Path, *extra: str) -> tuple[Run, Path, Path]:
     # A process of its own, as a user runs it: moto keeps its state per process, and the
     # in-process tests have an emulator of their own.
-    out_dir = tmp_path_factory.mktemp("demo")
     out, picture = out_dir / "traces.jsonl", out_dir / "map.svg"
     args = ["demo", "-n", str(REQUESTS), "--uploads", str(UPLOADS), "--seed", "7", "--fault-rate", "0.5"]
-    args += ["--out", str(out), "--map", str(picture)]
+    args += ["--out", str(out), "--map", str(picture), *extra]
     completed = subprocess.run(
         [sys.executable, "-m", "tracectl.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     result = Run(completed.returncode, completed.stdout + completed.stderr)
     assert result.exit_code == 0, result.output
     return result, out, picture
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, lambda_emulator: None) -> tuple[Run, Path, Path]:
+    return run_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def jaeger_mode(tmp_path_factory: pytest.TempPathFactory, lambda_emulator: None) -> dict[str, Trace]:
+    """The same demo as `-c exporter=jaeger` deploys the functions, sending to a stand-in Jaeger."""
+    from tracectl.otlp_receiver import OtlpReceiver
+
+    out_dir = tmp_path_factory.mktemp("demo-jaeger")
+    with OtlpReceiver(out_dir / "jaeger.jsonl") as jaeger:
+        _, out, _ = run_demo(out_dir, "--exporter", "jaeger", "--jaeger-otlp", jaeger.endpoint)
+    assert load_jsonl(out_dir / "jaeger.jsonl").keys() == load_jsonl(out).keys()  # every trace forwarded
+    return load_jsonl(out)
 
 
 @pytest.fixture(scope="module")
@@ -70,28 +90,51 @@ def test_n_requests_make_exactly_n_traces_each_with_one_root_reaching_every_span
         [root] = trace.roots()
         assert root.service == "ingest" and root.kind == "server"
         assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
-    # besides them: one trace per upload, and each upload invocation's own (link-less) root
-    assert len(all_traces) == REQUESTS + 2 * UPLOADS
+        # X-Ray mode: its parent is the segment API Gateway (and Lambda) would write, which is
+        # named in Lambda's trace header and absent here
+        assert root.parent_id is not None
+    # besides them: one trace per upload (S3 handed the uploader's header to the function)
+    assert len(all_traces) == REQUESTS + UPLOADS
 
 
 def test_every_upload_is_one_trace_from_the_uploaders_span_to_the_dynamodb_write(all_traces) -> None:
     uploads = rooted_at(all_traces, "uploader")
-    invocations = rooted_at(all_traces, "upload")
-    assert len(uploads) == len(invocations) == UPLOADS
-    invocation_ids = {t.roots()[0].span_id for t in invocations.values()}
+    assert len(uploads) == UPLOADS
     for trace in uploads.values():
         [root] = trace.roots()
         assert (root.name, root.kind) == ("uploads upload", "producer")
         assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
+        # S3 gave the function the PutObject's X-Ray header: Lambda's header makes it the parent
+        [invocation] = [s for s in spans_of(trace, "upload", "server")]
+        assert invocation.parent_id == root.span_id and invocation.attributes["faas.trigger"] == "datasource"
         [record] = [s for s in spans_of(trace, "upload", "consumer")]
-        assert record.parent_id == root.span_id  # S3 carried it in the object's metadata
+        assert record.parent_id == invocation.span_id  # the object's metadata names the same trace
         [write] = [s for s in spans_of(trace, "upload", "client") if s.name == "DynamoDB.UpdateItem"]
         assert write.parent_id == record.span_id
-        # the invocation (which S3 could not give a parent) is its own root, linked from the record
-        assert {span_id for _, span_id in record.links} <= invocation_ids and record.links
+
+
+def test_in_jaeger_mode_an_upload_invocation_is_its_own_root_linked_from_the_record(jaeger_mode) -> None:
+    # PassThrough and no `xray-lambda`: nothing but the object's metadata carries the uploader's context
+    uploads, invocations = rooted_at(jaeger_mode, "uploader"), rooted_at(jaeger_mode, "upload")
+    assert len(uploads) == len(invocations) == UPLOADS
+    invocation_ids = {t.roots()[0].span_id for t in invocations.values()}
+    for trace in uploads.values():
+        [root] = trace.roots()
+        [record] = [s for s in spans_of(trace, "upload", "consumer")]
+        assert record.parent_id == root.span_id
+        assert record.links and {span_id for _, span_id in record.links} <= invocation_ids
     for trace in invocations.values():
         [root] = trace.roots()
-        assert root.attributes["faas.trigger"] == "datasource" and not root.links
+        assert root.attributes["faas.trigger"] == "datasource" and not root.links and root.parent_id is None
+
+
+def test_in_jaeger_mode_each_request_is_one_trace_rooted_at_the_api_span(jaeger_mode) -> None:
+    traces = rooted_at(jaeger_mode, "ingest")
+    assert len(traces) == REQUESTS
+    for trace in traces.values():
+        [root] = trace.roots()
+        assert root.parent_id is None  # no orphan: no X-Ray parent is read in Jaeger mode
+        assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
 
 
 def test_every_trace_crosses_every_hop(traces) -> None:

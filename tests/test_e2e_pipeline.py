@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,8 +24,8 @@ import pytest
 from click.testing import CliRunner
 
 from functions.tracing.ids import to_xray_id
-from tests.conftest import ROOT
-from tracectl import pipeline_check, tools
+from tests.conftest import ROOT, require_tools
+from tracectl import pipeline_check, span_record, tools
 from tracectl.cli import main
 from tracectl.compare import compare
 from tracectl.jaeger_source import JaegerSource
@@ -45,15 +44,7 @@ SLACK_S = 1.0
 
 @pytest.fixture(scope="module", autouse=True)
 def real_parts() -> None:
-    if tools.installed():
-        return
-    if shutil.which("go") is None:
-        reason = "the real pipeline needs Go (to build the collector and Jaeger from their modules): not installed"
-    else:
-        reason = "the real pipeline needs `make tools` (builds .tools/bin/otelcol-lambda and jaeger) first"
-    if os.environ.get("TRACECTL_REQUIRE_E2E") == "1":
-        pytest.fail(reason + " — and TRACECTL_REQUIRE_E2E=1 makes it required")
-    pytest.skip(reason)
+    require_tools(*tools.TOOLS, needed_for="the real pipeline")
 
 
 @dataclass
@@ -77,7 +68,7 @@ def run_app(tmp: Path, otlp: str, **spec) -> Scenario:
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     merged = tmp / "sdk.jsonl"
-    merged.write_text("".join(p.read_text() for p in sorted(record.glob("*.jsonl"))))
+    merged.write_text(span_record.read(record))
     return Scenario(load_jsonl(merged), json.loads(out_file.read_text()))
 
 

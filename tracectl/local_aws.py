@@ -4,7 +4,8 @@
 infra/topology.py declares, the same definition the CDK stack is built from. SNS → Lambda and
 EventBridge → Lambda and S3 → Lambda are modelled with one tap queue per triggered function: SNS
 delivers the notification JSON to it (what Lambda receives as `Records[].Sns`), an EventBridge
-rule or an S3 notification the event itself (what Lambda receives as its event).
+rule or an S3 notification the event itself (what Lambda receives as its event). The X-Ray header
+each producer's call carried is handed on as AWS does (tracectl/aws_trace_headers.py, `relay`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from dataclasses import dataclass, field
 
 import boto3
 import urllib3
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from infra import topology
+from tracectl.aws_trace_headers import TraceHeaderRelay, serve_moto
 from tracectl.lambda_events import ACCOUNT, REGION, sns_event, sqs_event
 
 # moto accepts any credentials; these never leave the machine.
@@ -48,7 +49,8 @@ class LocalAws:
     """
 
     def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = None
+        self.relay: TraceHeaderRelay | None = None
         self.endpoint = ""
         self.resources = Resources()
         self._sqs_client = None
@@ -57,8 +59,8 @@ class LocalAws:
 
     def __enter__(self) -> LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-        self._server.start()
-        host, port = self._server.get_host_and_port()
+        self._server, self.relay = serve_moto()
+        host, port = self._server.server_address[:2]
         self.endpoint = f"http://{host}:{port}"
         # moto keeps its state per process, not per server: start every run from nothing.
         urllib3.request("POST", f"{self.endpoint}/moto-api/reset", retries=False)
@@ -66,7 +68,9 @@ class LocalAws:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
 
     def environment(self) -> dict[str, str]:
         """Env vars that point boto3 (in this process or a worker) at the emulator."""

@@ -1,27 +1,28 @@
-"""The whole app on this machine: moto for AWS, one worker process per function, AWS's delivery rules.
+"""The whole app on this machine: moto for AWS, one Lambda execution environment per function, AWS's delivery rules.
 
-`LocalRun` wires what infra/topology.py declares: API requests go to `ingest`; SNS
-notifications and EventBridge events reach each triggered function through its tap queue; the
-work queue is polled in batches of up to 10, as Lambda's event source mapping does. Failures
-follow AWS's semantics so nothing disappears: an async (SNS, EventBridge) invocation that fails
-is retried twice, then its event is sent to the on-failure queue in Lambda's destination-record
-shape; SQS records that fail become visible again and, after `maxReceiveCount` receives, moto's
-redrive moves them to the DLQ.
+`LocalRun` wires what infra/topology.py declares and plays the Lambda service: API requests go to
+`ingest`; SNS notifications and EventBridge events reach each triggered function through its tap
+queue; the work queue is polled in batches of up to 10, as Lambda's event source mapping does.
+Every function runs under AWS's Runtime Interface Emulator and the real runtime client, from the
+bundle the bundler builds (tracectl/execution_environment.py), with the environment the stack
+gives it for the emulated exporter (`xray` by default: Active tracing, `xray-lambda`), and every
+invocation gets the X-Ray header Lambda would give it (tracectl/lambda_trace_header.py).
+Failures follow AWS's semantics so nothing disappears: an async (SNS, EventBridge, S3) invocation
+that fails is retried twice, then its event is sent to the on-failure queue in Lambda's
+destination-record shape; SQS records that fail become visible again and, after
+`maxReceiveCount` receives, moto's redrive moves them to the DLQ.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
-import select
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,19 +35,18 @@ from infra.exporter_profile import (
     COLLECTOR_CONFIG_ENV,
     JAEGER_AUTHORIZATION_ENV,
     JAEGER_ENDPOINT_ENV,
+    profile_for,
     tracing_environment,
 )
+from tracectl import lambda_env, span_record
+from tracectl.execution_environment import ExecutionEnvironment, FunctionSpec
 from tracectl.lambda_events import ACCOUNT, REGION, api_gateway_event
+from tracectl.lambda_trace_header import new_trace_header, runtime_header, upstream_header
 from tracectl.local_aws import LocalAws
 from tracectl.uploader import Uploader
-from tracectl.worker import SPAN_RECORD_ENV
 
-ROOT = Path(__file__).resolve().parent.parent
-INVOKE_TIMEOUT_S = 30.0
-
-
-class WorkerError(RuntimeError):
-    """A worker process died or did not answer."""
+MEMORY_MB = 512
+"""What infra/traced_function.py gives every function."""
 
 
 @dataclass
@@ -55,54 +55,6 @@ class RunStats:
     function_errors: Counter[str] = field(default_factory=Counter)
     async_failures: int = 0
     responses: list[dict[str, Any]] = field(default_factory=list)
-
-
-class Worker:
-    """A function's execution environment: a `python -m tracectl.worker` process."""
-
-    def __init__(self, spec: topology.Function, env: dict[str, str], log_file: Path) -> None:
-        self.spec = spec
-        self._log = log_file.open("w")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "tracectl.worker", spec.name],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
-    def wait_ready(self, timeout: float) -> None:
-        self._read(timeout)
-
-    def invoke(self, event: Any, request_id: str) -> dict[str, Any]:
-        """{"result": ...} or {"error": {...}} as the handler answered."""
-        assert self._process.stdin is not None
-        self._process.stdin.write(json.dumps({"event": event, "request_id": request_id}) + "\n")
-        self._process.stdin.flush()
-        return self._read(INVOKE_TIMEOUT_S)
-
-    def stop(self) -> None:
-        if self._process.stdin:
-            self._process.stdin.close()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-        self._log.close()
-
-    def _read(self, timeout: float) -> dict[str, Any]:
-        assert self._process.stdout is not None
-        ready, _, _ = select.select([self._process.stdout], [], [], timeout)
-        line = self._process.stdout.readline() if ready else ""
-        if not line:
-            raise WorkerError(f"function {self.spec.name} did not answer within {timeout:.0f} s (see its log)")
-        return json.loads(line)
 
 
 class ExternalEndpoint:
@@ -140,31 +92,49 @@ class LocalRun:
         work_dir: Path,
         fault_rate: float,
         seed: int | None,
-        extra_env: dict[str, str] | None = None,
+        exporter: str = "xray",
+        span_record_dir: Path | None = None,
     ) -> None:
-        """`extra_env` is added to every worker's environment (e.g. tracectl.worker's span record)."""
+        """`exporter`: the deploy whose Lambda side is emulated (tracing mode, propagators, sampler);
+        the spans go to `otlp_endpoint` whatever it is. `span_record_dir`: each function's SDK also
+        records every span it finishes there (tracectl/span_record.py)."""
         self.otlp_endpoint = otlp_endpoint
-        self.extra_env = extra_env or {}
         self.work_dir = work_dir
         self.fault_rate = fault_rate
         self.seed = seed
+        self.config = TracerConfig(exporter=exporter, jaeger_endpoint=otlp_endpoint, sampling_ratio=1.0)
+        self.profile = profile_for(self.config)
+        self.span_record_dir = span_record_dir
         self.stats = RunStats()
         self._ids = random.Random(seed)
         self.aws = LocalAws()
-        self.workers: dict[str, Worker] = {}
+        self.environments: dict[str, ExecutionEnvironment] = {}
+        self._running = ExitStack()
         self._external: ExternalEndpoint | None = None
         self._uploader: Uploader | None = None
 
     def __enter__(self) -> LocalRun:
-        self.aws.__enter__()
-        self._external = ExternalEndpoint()
-        logs = self.work_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
         try:
+            self._running.enter_context(self.aws)
+            self._external = ExternalEndpoint()
+            self._running.callback(self._external.stop)
+            runtime_python = lambda_env.runtime()
+            task = lambda_env.bundle(str(runtime_python))
+            logs = self.work_dir / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
             for spec in topology.FUNCTIONS:
-                self.workers[spec.name] = Worker(spec, self.function_env(spec), logs / f"{spec.name}.log")
-            for worker in self.workers.values():
-                worker.wait_ready(timeout=120)
+                function = FunctionSpec(
+                    name=spec.name,
+                    handler=spec.handler,
+                    python_version=lambda_env.python_version(str(runtime_python)),
+                    memory_mb=MEMORY_MB,
+                    timeout_s=topology.FUNCTION_TIMEOUT_SECONDS,
+                    environment=self.function_env(spec, task),
+                )
+                environment = ExecutionEnvironment(
+                    function, task=task, runtime_python=runtime_python, log=logs / f"{spec.name}.log"
+                )
+                self.environments[spec.name] = self._running.enter_context(environment)
         except BaseException:
             self.__exit__()
             raise
@@ -173,34 +143,20 @@ class LocalRun:
     def __exit__(self, *_exc: object) -> None:
         if self._uploader is not None:
             self._uploader.shutdown()
-        for worker in self.workers.values():
-            worker.stop()
-        if self._external:
-            self._external.stop()
-        self.aws.__exit__()
+        for environment in self.environments.values():
+            environment.begin_stop()
+        self._running.close()
 
-    def function_env(self, spec: topology.Function) -> dict[str, str]:
-        """What Lambda and the stack would set for `spec`, pointed at this machine."""
-        # The jaeger profile's propagation and sampling (no Lambda X-Ray segment exists here).
-        config = TracerConfig(exporter="jaeger", jaeger_endpoint=self.otlp_endpoint, sampling_ratio=1.0)
-        tracing = tracing_environment(config, spec.name)
+    def function_env(self, spec: topology.Function, task: Path) -> dict[str, str]:
+        """What the stack would configure for `spec`, pointed at this machine."""
+        tracing = tracing_environment(self.config, spec.name)
         for collector_only in (COLLECTOR_CONFIG_ENV, JAEGER_ENDPOINT_ENV, JAEGER_AUTHORIZATION_ENV):
             tracing.pop(collector_only, None)
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AWS_", "_X_AMZN"))},
             **self.aws.environment(),
             **tracing,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_endpoint,  # no collector locally: straight to the sink
-            "PYTHONPATH": str(ROOT),
-            "_HANDLER": spec.handler,
-            "LAMBDA_TASK_ROOT": str(ROOT),
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{spec.name}",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_endpoint,  # the collector (or the demo's receiver)
             **self.aws.function_environment(spec),
-            **self.extra_env,
         }
         if spec.calls_external:
             assert self._external is not None
@@ -208,11 +164,16 @@ class LocalRun:
             env[topology.FAULT_RATE_ENV] = repr(self.fault_rate)
             if self.seed is not None:
                 env["FAULT_SEED"] = str(self.seed)
+        if self.span_record_dir is not None:
+            env.update(span_record.layer_environment(self.span_record_dir, spec.name, task))
         return env
 
     def request(self, path: str) -> dict[str, Any]:
         """One API request through `ingest`; returns the API response."""
-        reply = self._invoke("ingest", api_gateway_event("GET", path))
+        headers = {}
+        if self.profile.api_tracing:  # API Gateway's stage tracing starts the trace and says so
+            headers["X-Amzn-Trace-Id"] = new_trace_header(self._ids, sampled=True)
+        reply = self._invoke("ingest", api_gateway_event("GET", path, headers=headers))
         response = reply.get("result") or {"statusCode": 502, "headers": {}, "body": json.dumps(reply.get("error"))}
         self.stats.responses.append(response)
         return response
@@ -220,12 +181,11 @@ class LocalRun:
     def upload(self, key: str, body: bytes) -> str:
         """An uploader's PutObject to the uploads bucket (see tracectl.uploader); returns its trace id."""
         if self._uploader is None:
-            record = self.extra_env.get(SPAN_RECORD_ENV)
             self._uploader = Uploader(
                 self.aws.client("s3"),
                 topology.UPLOADS_BUCKET,
                 otlp_endpoint=self.otlp_endpoint,
-                record_dir=Path(record) if record else None,
+                record_dir=self.span_record_dir,
             )
         return self._uploader.upload(key, body)
 
@@ -266,12 +226,16 @@ class LocalRun:
         return counts
 
     def _invoke(self, function_name: str, event: Any) -> dict[str, Any]:
-        request_id = str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+        """{"result": ...} or {"error": {...}}, as Lambda's Invoke API answers its caller."""
+        spec = topology.function(function_name)
+        upstream = upstream_header(spec.trigger.kind, event, self.aws.relay) if self.aws.relay else None
+        header = runtime_header(upstream, active=self.profile.lambda_tracing == "Active", rng=self._ids)
         self.stats.invocations[function_name] += 1
-        reply = self.workers[function_name].invoke(event, request_id)
-        if "error" in reply:
+        invocation = self.environments[function_name].invoke(event, trace_header=header)
+        if invocation.error is not None:
             self.stats.function_errors[function_name] += 1
-        return reply
+            return {"error": invocation.error}
+        return {"result": invocation.payload}
 
     def _invoke_async(self, function_name: str, event: Any) -> None:
         """Lambda's async invocation: up to 1 + ASYNC_RETRY_ATTEMPTS tries, then the on-failure queue."""

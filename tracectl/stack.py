@@ -13,12 +13,10 @@ Children get SIGTERM if this process dies (PR_SET_PDEATHSIG), so nothing outlive
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -33,6 +31,7 @@ from infra.exporter_profile import JAEGER_AUTHORIZATION_ENV, JAEGER_ENDPOINT_ENV
 from tracectl import tools
 from tracectl.lambda_events import REGION
 from tracectl.local_aws import FAKE_CREDENTIALS
+from tracectl.processes import Child, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTOR_DIR = ROOT / "collector"
@@ -61,12 +60,6 @@ class Endpoints:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def claim_port(port: int) -> int:
@@ -98,45 +91,6 @@ def collector_overlay(exporter: str, *, otlp_port: int, xray_endpoint: str, metr
     if "awsxray" in shipped.get("exporters", {}):
         overlay["exporters"] = {"awsxray": {"endpoint": xray_endpoint}}
     return overlay
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the parent (this process) dies."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-class Child:
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.log = log
-        self._out = log.open("w")
-        self.process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no threads yet
-        )
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def last_line(self) -> str:
-        lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
-        return lines[-1][:300] if lines else "(no output)"
-
-    def stop(self) -> None:
-        if self.alive():
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._out.close()
 
 
 class Stack:

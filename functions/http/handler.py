@@ -18,17 +18,16 @@ from functions.tracing import LambdaContext, annotate, get_logger, traced
 
 log = get_logger(__name__)
 http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2.0, read=3.0), retries=False)
+# FAULT_SEED makes this execution environment's sequence of fault draws repeatable (`tracectl demo --seed`).
+_draws = random.Random(os.environ["FAULT_SEED"]) if os.environ.get("FAULT_SEED") else random.Random()
 
 
 class DeliberateFault(ssl.SSLError):
     """The injected failure: looks like a broken TLS handshake to the caller."""
 
 
-def _faulted(path: str, request_id: str) -> bool:
-    rate = float(os.environ.get("FAULT_RATE", "0"))
-    seed = os.environ.get("FAULT_SEED")
-    draw = random.Random(f"{seed}:{path}:{request_id}").random() if seed else random.random()
-    return draw < rate
+def _faulted() -> bool:
+    return _draws.random() < float(os.environ.get("FAULT_RATE", "0"))
 
 
 @traced
@@ -36,7 +35,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, int]:
     url = os.environ["EXTERNAL_URL"]
     statuses = []
     for path in messages.sns_paths(event):
-        faulted = _faulted(path, context.aws_request_id)
+        faulted = _faulted()
         annotate("fault_injected", faulted)
         if faulted:
             raise DeliberateFault(1, f"[SSL: CERTIFICATE_VERIFY_FAILED] deliberate fault calling {url}")

@@ -177,34 +177,40 @@ def _run_locally(
     requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None, exporter: str, jaeger_otlp: str
 ):
     from infra import topology
-    from tracectl.local_run import LocalRun, WorkerError
+    from tracectl.execution_environment import EmulatorError
+    from tracectl.local_run import LocalRun
     from tracectl.otlp_receiver import OtlpReceiver
 
     forward = jaeger_otlp if exporter == "jaeger" else None
+    # Sending to Jaeger: the functions run as `-c exporter=jaeger` deploys them; else as the default (xray).
+    deploy = "jaeger" if exporter == "jaeger" else "xray"
     with OtlpReceiver(out, forward_to=forward) as sink:
-        console.print(f"starting the local AWS emulator and {len(topology.FUNCTIONS)} function workers…")
+        console.print(
+            f"starting the local AWS emulator and {len(topology.FUNCTIONS)} Lambda execution environments "
+            f"(the runtime interface emulator, as -c exporter={deploy} deploys them)…"
+        )
         try:
-            with LocalRun(otlp_endpoint=sink.endpoint, work_dir=out.parent, fault_rate=fault_rate, seed=seed) as run:
+            with LocalRun(
+                otlp_endpoint=sink.endpoint, work_dir=out.parent, fault_rate=fault_rate, seed=seed, exporter=deploy
+            ) as run:
                 _drive(run, requests_, uploads)
                 stats, dead = run.stats, run.dead_letters()
-        except WorkerError as error:
+        except EmulatorError as error:
             fail(f"{error}; logs are in {out.parent / 'logs'}")
         return stats, dead, sink.forward_failures
 
 
 def _run_through_stack(requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None):
     """Functions → real collector (both.yaml) → Jaeger + X-Ray; what the SDK finished is recorded to `out`."""
-    from tracectl import pipeline_check
+    from tracectl import pipeline_check, span_record
+    from tracectl.execution_environment import EmulatorError
     from tracectl.jaeger_source import JaegerSource
-    from tracectl.local_run import LocalRun, WorkerError
+    from tracectl.local_run import LocalRun
     from tracectl.stack import Stack, StackError
     from tracectl.trace_model import SourceError, load_jsonl
-    from tracectl.worker import SPAN_RECORD_ENV
 
     record = out.parent / "sdk-spans"
-    record.mkdir(parents=True, exist_ok=True)
-    for old in record.glob("*.jsonl"):
-        old.unlink()
+    span_record.clear(record)
     with ExitStack() as running:
         try:
             pipeline = running.enter_context(Stack("both", work_dir=out.parent / "stack"))
@@ -219,15 +225,14 @@ def _run_through_stack(requests_: int, uploads: int, out: Path, fault_rate: floa
                 work_dir=out.parent,
                 fault_rate=fault_rate,
                 seed=seed,
-                extra_env={SPAN_RECORD_ENV: str(record)},
+                exporter="both",
+                span_record_dir=record,
             ) as run:
                 _drive(run, requests_, uploads)
                 stats, dead = run.stats, run.dead_letters()
-        except WorkerError as error:
+        except EmulatorError as error:
             fail(f"{error}; logs are in {out.parent / 'logs'}")
-        with out.open("w") as merged:
-            for part in sorted(record.glob("*.jsonl")):
-                merged.write(part.read_text())
+        out.write_text(span_record.read(record))
         console.print("reading every trace back from Jaeger and X-Ray…")
         try:
             checks = pipeline_check.check(

@@ -1,0 +1,91 @@
+"""Child processes of a local run: loopback ports, and children that never outlive their parent."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent (this process) dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Child:
+    """A process whose output goes to `log`; it gets SIGTERM if this process dies first.
+
+    With `own_group` it leads a process group of its own, and `stop()` ends the whole group (the
+    emulator's runtime process with it).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        log: Path,
+        *,
+        cwd: Path = ROOT,
+        own_group: bool = False,
+    ) -> None:
+        self.name = name
+        self.log = log
+        self._own_group = own_group
+        self._out = log.open("w")
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=own_group,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - before exec only
+        )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def last_line(self) -> str:
+        lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
+        return lines[-1][:300] if lines else "(no output)"
+
+    def terminate(self) -> None:
+        """Ask it to stop, without waiting (stop() waits): stopping many at once is quicker."""
+        if self.alive():
+            self._signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        if self.alive():
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.process.wait()
+        if self._own_group:
+            self._signal(signal.SIGKILL)  # whatever the leader left behind
+        self._out.close()
+
+    def _signal(self, signum: int) -> None:
+        try:
+            if self._own_group:
+                os.killpg(self.process.pid, signum)
+            else:
+                self.process.send_signal(signum)
+        except ProcessLookupError:
+            pass
