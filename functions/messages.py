@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from functions.tracing import events
+from functions.tracing import records
 
 MAX_PATH_LENGTH = 1024
 
@@ -31,7 +31,7 @@ def decode(body: Any) -> str | None:
 def sns_paths(event: Any) -> list[str]:
     """Paths from every SNS record in an SNS → Lambda event."""
     paths = []
-    for record in events.records(event):
+    for record in records(event):
         sns = record.get("Sns")
         path = decode(sns.get("Message")) if isinstance(sns, dict) else None
         if path is not None:

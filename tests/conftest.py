@@ -109,24 +109,24 @@ def span_exporter():
     """The in-memory exporter behind the bootstrap's provider for every in-process test."""
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from functions.tracing import bootstrap
+    import functions.tracing as tracing
 
     exporter = InMemorySpanExporter()
-    provider = bootstrap.setup(exporter=exporter)
-    assert bootstrap.setup() is provider
+    provider = tracing.setup(exporter=exporter)
+    assert tracing.setup() is provider
     return exporter
 
 
 @pytest.fixture
 def spans(span_exporter):
     """spans() -> the finished spans since the test began (flushed)."""
-    from functions.tracing import bootstrap
+    import functions.tracing as tracing
 
-    bootstrap.flush()
+    tracing.flush()
     span_exporter.clear()
 
     def _spans():
-        bootstrap.flush()
+        tracing.flush()
         return list(span_exporter.get_finished_spans())
 
     return _spans

@@ -26,14 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main(spec_path: str, out_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
-    from functions.tracing import bootstrap
+    import functions.tracing as tracing
 
     memory = None
     if spec["exporter"] == "memory":
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
         memory = InMemorySpanExporter()
-        bootstrap.setup(exporter=memory)
+        tracing.setup(exporter=memory)
     invoke(spec.get("init_calls", []))
     if memory is not None:
         memory.clear()

@@ -2,7 +2,8 @@
 
 Usage: python tests/pipeline_scenario.py SPEC.json OUT.json
 SPEC: {"otlp": URL, "record": DIR, "rounds": R, "requests": N, "pump": bool, "fault_rate": F, "seed": S}
-OUT:  {"seconds": [per API request, end to end], "statuses": [...], "invocations": {...},
+OUT:  {"seconds": [per API request, end to end: handler + export], "responded": [per API request, until
+       the runtime posted the response], "statuses": [...], "invocations": {...},
        "function_errors": {...}, "dead_letters": {...}, "rss_kib": [{function: KiB} after each round]}
 Each round sends N API requests and (with "pump") delivers every SNS/SQS event they caused.
 """
@@ -48,6 +49,7 @@ def main(spec_path: str, out_path: str) -> None:
                 run.pump(timeout_s=600)
             pids = {name: e.runtime_pid() for name, e in run.environments.items()}
             result["rss_kib"].append({name: rss_kib(pid) for name, pid in pids.items() if pid is not None})
+        result["responded"] = run.stats.responded_s
         result["invocations"] = dict(run.stats.invocations)
         result["function_errors"] = dict(run.stats.function_errors)
         result["dead_letters"] = run.dead_letters()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from functions.tracing.ids import from_xray_id, to_xray_id
+from functions.tracing import from_xray_id, to_xray_id
 from tests.conftest import ROOT
 from tracectl.cli import main
 from tracectl.compare import compare

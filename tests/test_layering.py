@@ -44,3 +44,60 @@ def test_tracectl_never_loads_the_cdk_at_import() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def _tracing_imports(path) -> set[str]:
+    """The functions.tracing modules `path` imports, anywhere in it (function-level imports too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "functions.tracing":
+                found.update(f"functions.tracing.{a.name}" for a in node.names if a.name.startswith("_"))
+                found.add("functions.tracing")
+            elif node.module.startswith("functions.tracing."):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("functions.tracing"))
+    return found
+
+
+def test_the_tracing_package_imports_no_module_back() -> None:
+    """No import circle inside functions/tracing: state lives in one leaf module, _state."""
+    package = ROOT / "functions" / "tracing"
+    graph = {
+        f"functions.tracing.{p.stem}": _tracing_imports(p) - {"functions.tracing"}
+        for p in package.glob("_*.py")
+        if p.stem != "__init__"
+    }
+    visiting: list[str] = []
+
+    def walk(module: str, done: set[str]) -> None:
+        assert module not in visiting, "import circle: " + " → ".join([*visiting[visiting.index(module):], module])
+        if module in done:
+            return
+        visiting.append(module)
+        for imported in graph.get(module, ()):
+            walk(imported, done)
+        visiting.pop()
+        done.add(module)
+
+    done: set[str] = set()
+    for module in graph:
+        walk(module, done)
+    assert graph["functions.tracing._state"] == set()  # the leaf every other module may import
+
+
+def test_everything_outside_the_tracing_package_uses_its_one_door() -> None:
+    offenders = []
+    for folder in ("functions", "tracectl", "bench", "infra"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.is_relative_to(ROOT / "functions" / "tracing"):
+                continue
+            inner = _tracing_imports(path) - {"functions.tracing"}
+            offenders += [f"{path.relative_to(ROOT)} imports {m}" for m in inner]
+    assert offenders == []
+
+
+def test_the_tracing_package_keeps_its_internals_private() -> None:
+    public = {p.name for p in (ROOT / "functions" / "tracing").glob("*.py")} - {"__init__.py"}
+    assert all(name.startswith("_") for name in public), public

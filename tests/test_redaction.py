@@ -13,7 +13,7 @@ import urllib3
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from functions.tracing.redaction import redact_attribute, redact_text, redact_url
+from functions.tracing._redaction import redact_attribute, redact_text, redact_url
 from tests.test_tracing_handlers import call_api, external_endpoint, sns_event_for  # noqa: F401 - a fixture
 from tracectl.lambda_context import LocalContext
 

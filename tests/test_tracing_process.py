@@ -235,21 +235,22 @@ def test_snapstart_without_the_after_restore_hook_ids_collide(tmp_path, local_aw
 
 def test_snapstart_hook_is_not_registered_outside_lambda() -> None:
     """No `snapshot_restore_py` (any runtime but Lambda's with SnapStart): nothing to register."""
-    from functions.tracing import snapstart
+    from functions.tracing import _snapstart
 
-    assert snapstart.register() is False
+    assert _snapstart.register() is False
 
 
 def test_after_restore_drops_the_exporters_pooled_connections(monkeypatch) -> None:
     """A connection pooled before the snapshot would be dead in every restored environment."""
-    from functions.tracing import bootstrap, invocation, snapstart
+    from functions.tracing import _bootstrap, _snapstart
+    from functions.tracing._state import state
 
-    monkeypatch.setattr(bootstrap, "_transport", None)
-    monkeypatch.setattr(invocation, "_cold_start", False)  # restored after the test, as it was
-    bootstrap._otlp_exporter()
-    pool = bootstrap._transport._pool  # the transport's urllib3 PoolManager
+    monkeypatch.setattr(state, "transport", None)
+    monkeypatch.setattr(state, "cold_start", False)  # restored after the test, as it was
+    _bootstrap._otlp_exporter()
+    pool = state.transport._pool  # the transport's urllib3 PoolManager
     pool.connection_from_url("http://127.0.0.1:4318/v1/traces")
     assert len(pool.pools) == 1
-    snapstart.after_restore()
+    _snapstart.after_restore()
     assert len(pool.pools) == 0
-    assert invocation._cold_start is True
+    assert state.cold_start is True

@@ -210,7 +210,7 @@ def is_trace_export(line: str) -> bool:
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(trace_id=st.text(max_size=40).filter(lambda s: s.strip() and not s.startswith("-")))
 def test_wrong_ids_say_one_line_and_exit_2(trace_id: str) -> None:
-    from functions.tracing.ids import from_xray_id, to_xray_id
+    from functions.tracing import from_xray_id, to_xray_id
 
     try:
         from_xray_id(trace_id) if trace_id.strip().startswith("1-") else to_xray_id(trace_id)

@@ -9,8 +9,9 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from functions.tracing import add_metadata, annotate, bootstrap, get_logger
-from functions.tracing.message_injection import inject_trace_context
+import functions.tracing as tracing
+from functions.tracing import add_metadata, annotate, get_logger
+from functions.tracing._message_injection import inject_trace_context
 from tracectl.lambda_context import LocalContext
 
 MALFORMED = [
@@ -77,9 +78,9 @@ def test_the_handlers_own_exception_propagates_unchanged(span_exporter) -> None:
 
 
 def test_setup_is_idempotent(span_exporter) -> None:
-    provider = bootstrap.setup()
+    provider = tracing.setup()
     processors = len(provider._active_span_processor._span_processors)
-    assert bootstrap.setup() is provider and bootstrap.setup(exporter=span_exporter) is provider
+    assert tracing.setup() is provider and tracing.setup(exporter=span_exporter) is provider
     assert len(provider._active_span_processor._span_processors) == processors == 1
 
 

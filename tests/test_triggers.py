@@ -9,7 +9,8 @@ import uuid
 import pytest
 from opentelemetry.trace import SpanKind
 
-from functions.tracing import events, process_record
+from functions.tracing import _events as events
+from functions.tracing import process_record
 from tests.conftest import ROOT
 from tracectl.lambda_context import LocalContext
 
@@ -237,7 +238,7 @@ def test_put_events_carries_context_that_the_target_continues(local_aws, traced_
 def test_put_events_injection_respects_the_callers_field_and_the_size_limit(span_exporter) -> None:
     from opentelemetry import trace
 
-    from functions.tracing.message_injection import MAX_EVENTBRIDGE_ENTRY_BYTES, inject_trace_context
+    from functions.tracing._message_injection import MAX_EVENTBRIDGE_ENTRY_BYTES, inject_trace_context
 
     own = json.dumps({"_trace": {"traceparent": "mine"}})
     big = json.dumps({"blob": "x" * (MAX_EVENTBRIDGE_ENTRY_BYTES - 40)})

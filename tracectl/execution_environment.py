@@ -47,6 +47,8 @@ class Invocation:
     request_id: str | None
     responded_s: float | None
     """Invoke → the runtime posting its response or error: when AWS answers the caller."""
+    posted_at: float | None
+    """That post's time.monotonic(), to order it against other events of this machine."""
     finished_s: float
     """Invoke → the emulator's answer: the runtime *and* every extension done (the billed part)."""
 
@@ -181,6 +183,7 @@ class ExecutionEnvironment:
             error=error,
             request_id=posted.request_id if posted else None,
             responded_s=posted.at - started if posted else None,
+            posted_at=posted.at if posted else None,
             finished_s=finished,
         )
 

@@ -55,6 +55,8 @@ class RunStats:
     function_errors: Counter[str] = field(default_factory=Counter)
     async_failures: int = 0
     responses: list[dict[str, Any]] = field(default_factory=list)
+    responded_s: list[float] = field(default_factory=list)
+    """Per API request: invoke → the runtime posting the response (when API Gateway would answer)."""
 
 
 class ExternalEndpoint:
@@ -176,6 +178,8 @@ class LocalRun:
         reply = self._invoke("ingest", api_gateway_event("GET", path, headers=headers))
         response = reply.get("result") or {"statusCode": 502, "headers": {}, "body": json.dumps(reply.get("error"))}
         self.stats.responses.append(response)
+        if reply.get("responded_s") is not None:
+            self.stats.responded_s.append(reply["responded_s"])
         return response
 
     def upload(self, key: str, body: bytes) -> str:
@@ -234,8 +238,8 @@ class LocalRun:
         invocation = self.environments[function_name].invoke(event, trace_header=header)
         if invocation.error is not None:
             self.stats.function_errors[function_name] += 1
-            return {"error": invocation.error}
-        return {"result": invocation.payload}
+            return {"error": invocation.error, "responded_s": invocation.responded_s}
+        return {"result": invocation.payload, "responded_s": invocation.responded_s}
 
     def _invoke_async(self, function_name: str, event: Any) -> None:
         """Lambda's async invocation: up to 1 + ASYNC_RETRY_ATTEMPTS tries, then the on-failure queue."""

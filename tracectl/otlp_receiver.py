@@ -8,9 +8,11 @@ hex, as OTLP JSON requires) — the format `tracectl traces` and the Collector's
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -46,10 +48,15 @@ def _hex_ids(item: dict[str, Any]) -> None:
 class OtlpReceiver:
     """Use as a context manager: `with OtlpReceiver(path) as r: ... r.endpoint`. Stops on exit."""
 
-    def __init__(self, out_file: Path, forward_to: str | None = None) -> None:
-        """`forward_to`: another OTLP/HTTP base URL (e.g. Jaeger's) that gets every request too."""
+    def __init__(self, out_file: Path, forward_to: str | None = None, *, answer_after_s: float = 0.0) -> None:
+        """`forward_to`: another OTLP/HTTP base URL (e.g. Jaeger's) that gets every request too.
+        `answer_after_s`: answer each export that much later, as a collector that exports before it
+        answers (the ADOT layer's) makes its callers wait for the backend."""
         self.out_file = out_file
         self.forward_failures = 0
+        self.received_at: list[float] = []
+        """When each export request arrived (time.monotonic()), in order."""
+        self._answer_after_s = answer_after_s
         self._forward_to = forward_to.rstrip("/") + "/v1/traces" if forward_to else None
         self._http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1.0, read=5.0), retries=False)
         self._lock = threading.Lock()
@@ -75,15 +82,20 @@ class OtlpReceiver:
                 except Exception:  # noqa: BLE001 - a malformed request is answered 400, never crashes the sink
                     self.send_error(400, "not an OTLP ExportTraceServiceRequest")
                     return
-                # Answer first: the exporter (often a flush at the end of an invocation) waits for it.
-                payload = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-                self.wfile.flush()
+                with receiver._lock:
+                    receiver.received_at.append(time.monotonic())
+                # Kept before it is answered: the exporter's process may be gone by then (a Lambda timeout).
                 receiver._write(request)
+                if receiver._answer_after_s:
+                    time.sleep(receiver._answer_after_s)
+                payload = ExportTraceServiceResponse().SerializeToString()
+                with contextlib.suppress(OSError):  # the exporter gave up waiting, or its process ended
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    self.wfile.flush()
                 if receiver._forward_to:
                     receiver._forward(body, self.headers.get("Content-Type", "application/x-protobuf"))
 

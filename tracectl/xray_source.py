@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.tracing.ids import from_xray_id, to_xray_id
+from functions.tracing import from_xray_id, to_xray_id
 from tracectl.trace_model import SourceError, Span, Trace
 
 BATCH = 5  # BatchGetTraces takes up to 5 ids per call

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.tracing import LambdaContext, annotate, events, get_logger, process_record, traced
+from functions.tracing import LambdaContext, annotate, get_logger, process_record, records, traced
 
 log = get_logger(__name__)
 MILESTONE = 10
@@ -18,7 +18,7 @@ MILESTONE = 10
 @traced
 def handler(event: Any, context: LambdaContext) -> dict[str, int]:
     milestones = 0
-    for record in events.records(event):
+    for record in records(event):
         with process_record(record):
             path, hits = _path_and_hits(record)
             if path is None:

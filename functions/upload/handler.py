@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 
 import boto3
 
-from functions.tracing import LambdaContext, annotate, events, get_logger, item_trace_context, process_record, traced
+from functions.tracing import LambdaContext, annotate, get_logger, item_trace_context, process_record, records, traced
 
 log = get_logger(__name__)
 s3 = boto3.client("s3")
@@ -24,7 +24,7 @@ dynamodb = boto3.client("dynamodb")
 @traced
 def handler(event: Any, context: LambdaContext) -> dict[str, int]:
     recorded = 0
-    for record in events.records(event):
+    for record in records(event):
         bucket, key = _bucket_and_key(record)
         if bucket is None or key is None:
             continue

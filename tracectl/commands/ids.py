@@ -13,7 +13,7 @@ JAEGER_UI = "http://127.0.0.1:16686"
 
 def hex_id(trace_id: str) -> str:
     """32 hex digits for an X-Ray or hex trace id; exits 2 with the reason if it is neither."""
-    from functions.tracing.ids import from_xray_id, to_xray_id
+    from functions.tracing import from_xray_id, to_xray_id
 
     try:
         return from_xray_id(trace_id) if trace_id.strip().startswith("1-") else from_xray_id(to_xray_id(trace_id))
@@ -22,7 +22,7 @@ def hex_id(trace_id: str) -> str:
 
 
 def links(trace_id: str, region: str, jaeger_ui: str) -> dict[str, str]:
-    from functions.tracing.ids import to_xray_id
+    from functions.tracing import to_xray_id
 
     xray_id = to_xray_id(trace_id)
     return {

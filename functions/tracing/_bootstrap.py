@@ -2,15 +2,16 @@
 
 `setup()` is idempotent: the first call builds the provider (X-Ray id generator, Lambda resource,
 batch processor → redaction → OTLP/HTTP exporter) and instruments botocore and urllib3 (unless
-OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names them); later calls return
-the same provider and change nothing. `flush()` exports what is buffered within a bounded time.
+OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names them); later calls return the same provider and change
+nothing. `flush()` exports what is buffered within a bounded time. `export_after_response(handler)`
+registers the after-response exporter when `handler` is the one Lambda calls (functions/tracing/
+_extension.py); `invocation_finished()` is what the handler's wrapper does last either way.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from typing import Any
 
 from opentelemetry import trace
@@ -20,29 +21,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from functions.tracing import snapstart
-from functions.tracing.message_injection import inject_trace_context
-from functions.tracing.redaction import RedactingExporter
+from functions.tracing import _extension, _settings, _snapstart
+from functions.tracing._message_injection import inject_trace_context
+from functions.tracing._redaction import RedactingExporter
+from functions.tracing._state import state
 
 _logger = logging.getLogger(__name__)
-_lock = threading.Lock()
-_provider: TracerProvider | None = None
-_transport: Any = None  # the OTLP exporter's HTTP transport, when we chose it
-_timeout_s = 0.0
-
-# Seconds the OTLP exporter may take per request, unless OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT says.
-# In Lambda the collector answers on localhost; this bounds how long a broken pipeline can hold
-# an invocation (flush waits at most this long).
-DEFAULT_EXPORT_TIMEOUT_S = 2.0
-
-
-def _export_timeout_from_env() -> float:
-    for name in ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"):
-        try:
-            return float(os.environ[name])
-        except (KeyError, ValueError):
-            continue
-    return DEFAULT_EXPORT_TIMEOUT_S
 
 
 def setup(exporter: SpanExporter | None = None) -> TracerProvider:
@@ -50,26 +34,57 @@ def setup(exporter: SpanExporter | None = None) -> TracerProvider:
 
     Never raises: if tracing cannot be set up, the handler still imports and runs, untraced.
     """
-    global _provider, _timeout_s
-    with _lock:
-        if _provider is not None:
-            return _provider
-        _timeout_s = _export_timeout_from_env()
+    with state.lock:
+        if state.provider is not None:
+            return state.provider
+        state.export_timeout_s = _settings.export_timeout_s()
         try:
             provider = TracerProvider(resource=_resource(), id_generator=AwsXRayIdGenerator())
-            provider.add_span_processor(
-                BatchSpanProcessor(
-                    RedactingExporter(exporter or _otlp_exporter()), export_timeout_millis=_timeout_s * 1000
-                )
+            processor = BatchSpanProcessor(
+                RedactingExporter(exporter or _otlp_exporter()), export_timeout_millis=state.export_timeout_s * 1000
             )
+            provider.add_span_processor(processor)
             trace.set_tracer_provider(provider)
             _instrument(provider)
-            snapstart.register()
+            _snapstart.register()
         except Exception:  # telemetry never breaks the handler: log and go on
             _logger.exception("tracing: setup failed; the function runs untraced")
             provider = TracerProvider()
-        _provider = provider
+        state.provider = provider
         return provider
+
+
+def export_after_response(handler: Any) -> bool:
+    """Register the after-response exporter if `handler` is the one Lambda calls; True when it is on.
+
+    Only in Lambda (the Runtime API is there), only for the handler named by `_HANDLER` (a traced
+    helper it calls must not end the invocation), only once, and only during init.
+    """
+    with state.lock:
+        if state.after_response is not None:
+            return False
+        runtime_api, named = _settings.runtime_api(), _settings.lambda_handler()
+        if runtime_api is None or named is None:
+            _settings.say_once("mode", logging.INFO, "tracing: not in Lambda (no %s): exporting before each "
+                               "response", _settings.RUNTIME_API)
+            return False
+        if f"{getattr(handler, '__module__', '')}.{getattr(handler, '__qualname__', '')}" != named:
+            return False
+        if not _settings.export_after_response():
+            _settings.say_once("mode", logging.INFO, "tracing: %s=false: exporting before each response",
+                               _settings.EXPORT_AFTER_RESPONSE)
+            return False
+        state.after_response = _extension.register(runtime_api, _flush_within, state.export_timeout_s)
+        return state.after_response is not None
+
+
+def invocation_finished(*, lambda_handler: bool) -> None:
+    """The end of an invocation: hand its spans to the after-response exporter, or flush them now."""
+    exporter = state.after_response
+    if lambda_handler and exporter is not None and exporter.working:
+        exporter.invocation_finished()
+    else:
+        flush()
 
 
 def _otlp_exporter() -> SpanExporter:
@@ -81,48 +96,47 @@ def _otlp_exporter() -> SpanExporter:
         from opentelemetry.exporter.http.transport._urllib3 import Urllib3HTTPTransport
 
         transport = Urllib3HTTPTransport()
-        exporter = OTLPSpanExporter(timeout=_timeout_s, _transport=transport)
+        exporter = OTLPSpanExporter(timeout=state.export_timeout_s, _transport=transport)
     except (ImportError, TypeError):  # the transport API is young: fall back to the default
-        return OTLPSpanExporter(timeout=_timeout_s)
-    global _transport
-    _transport = transport
+        return OTLPSpanExporter(timeout=state.export_timeout_s)
+    state.transport = transport
     return exporter
-
-
-def drop_connections() -> None:
-    """Close the exporter's pooled connections; the next export opens new ones (after a SnapStart restore)."""
-    if _transport is not None:
-        _transport.close()
 
 
 def flush() -> None:
     """Export buffered spans, waiting at most the export timeout. Never raises."""
-    if _provider is None:
-        return
+    _flush_within(state.export_timeout_s)
+
+
+def _flush_within(seconds: float) -> bool:
+    if state.provider is None:
+        return True
     try:
-        if not _provider.force_flush(timeout_millis=int(_timeout_s * 1000)):
-            _logger.warning("tracing: flush did not finish within %.1f s; spans may be lost", _timeout_s)
+        if state.provider.force_flush(timeout_millis=int(seconds * 1000)):
+            return True
+        _logger.warning("tracing: flush did not finish within %.1f s; spans may be lost", seconds)
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.exception("tracing: flush failed")
+    return False
 
 
 def _resource() -> Resource:
     resource = Resource.create()  # OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
-    if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+    if _settings.FUNCTION_NAME not in os.environ:
         return resource
     try:
         lambda_resource = AwsLambdaResourceDetector().detect()
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: Lambda resource detection failed", exc_info=True)
         return resource
-    log_group = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+    log_group = os.environ.get(_settings.LOG_GROUP)
     extra = Resource({"aws.log.group.names": [log_group]}) if log_group else Resource.get_empty()
     return resource.merge(lambda_resource).merge(extra)
 
 
 def _instrument(provider: TracerProvider) -> None:
     """botocore and urllib3, unless named in OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (the standard variable)."""
-    disabled = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    disabled = _settings.disabled_instrumentations()
     try:
         if "botocore" not in disabled:
             from opentelemetry.instrumentation.botocore import BotocoreInstrumentor

@@ -1,6 +1,6 @@
 """The handler decorator: one span per invocation, parented from wherever the event came from.
 
-Every common trigger is recognised (`events.trigger_of`) and named and attributed by the semantic
+Every common trigger is recognised (`_events.trigger_of`) and named and attributed by the semantic
 conventions (`triggers`). The parent:
 - HTTP (API Gateway REST/HTTP APIs, function URLs, ALB): the request headers (`traceparent`,
   `X-Amzn-Trace-Id`) through the configured propagators, which include Lambda's
@@ -13,8 +13,9 @@ conventions (`triggers`). The parent:
 - S3, schedules, WebSocket, anything else (malformed events included): Lambda's own trace header
   where the propagators read it, else a new trace. Tracing never raises.
 
-The handler's exception is recorded (status ERROR) and re-raised unchanged; spans are flushed in
-`finally` within the export timeout.
+The handler's exception is recorded (status ERROR) and re-raised unchanged. Then the span ends and
+its spans are exported: after the response by the extension thread when this is the handler Lambda
+calls (functions/tracing/_extension.py), else flushed in `finally` within the export timeout.
 """
 
 from __future__ import annotations
@@ -33,13 +34,12 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from functions.tracing import bootstrap, events, triggers
-from functions.tracing.ids import to_xray_id
-from functions.tracing.logs import current_invocation
+from functions.tracing import _bootstrap, _events, _triggers
+from functions.tracing._ids import to_xray_id
+from functions.tracing._state import current_invocation, state, take_cold_start
 
 _logger = logging.getLogger(__name__)
 _tracer = trace.get_tracer("functions.tracing")
-_cold_start = True
 
 # Context carried by a message wins over Lambda's own `_X_AMZN_TRACE_ID` (which for SQS starts a
 # new trace): messages are read with both formats and no environment fallback.
@@ -59,23 +59,29 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 def traced(handler: Handler) -> Handler:
     """Wrap a Lambda handler `(event, context) -> result` in its invocation span."""
-    bootstrap.setup()
+    _bootstrap.setup()
+    lambda_handler = _bootstrap.export_after_response(handler)
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: LambdaContext) -> Any:
-        cold_start = _take_cold_start()
+        cold_start = take_cold_start()
         span = _start_invocation_span(event, context, cold_start)
         if span is None:
             return handler(event, context)
         token = current_invocation.set((getattr(context, "aws_request_id", None), cold_start))
+        if lambda_handler:
+            state.invocation_span = span
         try:
-            with trace.use_span(span, end_on_exit=True, record_exception=True, set_status_on_exception=True):
+            with trace.use_span(span, end_on_exit=False, record_exception=True, set_status_on_exception=True):
                 result = handler(event, context)
                 _record_result(span, result)
                 return result
         finally:
+            _end(span)
+            if lambda_handler:
+                state.invocation_span = None
             current_invocation.reset(token)
-            bootstrap.flush()
+            _bootstrap.invocation_finished(lambda_handler=lambda_handler)
 
     return wrapper  # type: ignore[return-value]
 
@@ -92,8 +98,11 @@ def process_record(record: Any, carrier: Mapping[str, str] | None = None) -> Ite
     if span is None:
         yield trace.INVALID_SPAN
         return
-    with trace.use_span(span, end_on_exit=True, record_exception=True, set_status_on_exception=True):
-        yield span
+    try:
+        with trace.use_span(span, end_on_exit=False, record_exception=True, set_status_on_exception=True):
+            yield span
+    finally:
+        _end(span)
 
 
 def current_trace_ids() -> tuple[str, str] | None:
@@ -104,22 +113,18 @@ def current_trace_ids() -> tuple[str, str] | None:
     return f"{span_context.trace_id:032x}", to_xray_id(span_context.trace_id)
 
 
-def reset_cold_start() -> None:
-    """The next invocation is this environment's first again (after a SnapStart restore)."""
-    global _cold_start
-    _cold_start = True
-
-
-def _take_cold_start() -> bool:
-    """True for this execution environment's first invocation only."""
-    global _cold_start
-    cold_start, _cold_start = _cold_start, False
-    return cold_start
+def _end(span: Span) -> None:
+    """End `span` unless something already did (a timeout); a span processor that raises is not our caller's problem."""
+    try:
+        if span.is_recording():
+            span.end()
+    except Exception:  # telemetry never breaks the handler: log and go on
+        _logger.warning("tracing: ending a span failed", exc_info=True)
 
 
 def _start_invocation_span(event: Any, context: Any, cold_start: bool) -> Span | None:
     try:
-        trigger = events.trigger_of(event)
+        trigger = _events.trigger_of(event)
         try:
             name, kind, parent, links, attributes = _describe(trigger, event)
         except Exception:  # an event shaped like no trigger we know: still one span, as `other`
@@ -129,7 +134,7 @@ def _start_invocation_span(event: Any, context: Any, cold_start: bool) -> Span |
         arn = getattr(context, "invoked_function_arn", None)
         attributes.update(
             {
-                "faas.trigger": triggers.FAAS_TRIGGER[trigger],
+                "faas.trigger": _triggers.FAAS_TRIGGER[trigger],
                 "faas.coldstart": cold_start,
                 "faas.invocation_id": str(getattr(context, "aws_request_id", "")),
             }
@@ -145,13 +150,13 @@ def _start_invocation_span(event: Any, context: Any, cold_start: bool) -> Span |
 
 def _describe(trigger: str, event: Any) -> tuple[str, SpanKind, Any, list[Link], dict[str, Any]]:
     """(span name, kind, parent context, links, attributes) for an event."""
-    description = triggers.describe(trigger, event)
+    description = _triggers.describe(trigger, event)
     name, kind, attributes = description.name, description.kind, description.attributes
-    if trigger in events.HTTP_TRIGGERS:
-        parent = propagate.extract(triggers.http_headers(trigger, event), getter=events.carrier_getter)
+    if trigger in _events.HTTP_TRIGGERS:
+        parent = propagate.extract(_triggers.http_headers(trigger, event), getter=_events.carrier_getter)
         return name, kind, parent, [], attributes
-    if trigger in events.BATCH_TRIGGERS:
-        contexts = [_record_context(r) for r in events.records(event)]
+    if trigger in _events.BATCH_TRIGGERS:
+        contexts = [_record_context(r) for r in _events.records(event)]
         if len(contexts) == 1:
             return name, kind, contexts[0] or propagate.extract({}), [], attributes
         # As X-Ray does for Lambda: the batch joins the first traced record's trace, and links
@@ -161,7 +166,7 @@ def _describe(trigger: str, event: Any) -> tuple[str, SpanKind, Any, list[Link],
         parent = traced_contexts[0] if traced_contexts else propagate.extract({})
         return name, kind, parent, links, attributes
     if trigger == "eventbridge":
-        carried = _carried_context(events.eventbridge_carrier(event))
+        carried = _carried_context(_events.eventbridge_carrier(event))
         return name, kind, carried or propagate.extract({}), [], attributes
     # S3, schedules, WebSocket, anything else: no context in the event itself. With `xray-lambda`
     # the propagators read Lambda's own trace header, whatever the invoking service handed on.
@@ -169,14 +174,14 @@ def _describe(trigger: str, event: Any) -> tuple[str, SpanKind, Any, list[Link],
 
 
 def _record_context(record: dict) -> Any | None:
-    return _carried_context(events.record_carrier(record))
+    return _carried_context(_events.record_carrier(record))
 
 
 def _carried_context(carrier: dict[str, str]) -> Any | None:
     """The sender's context a message carries (W3C or X-Ray), or None."""
-    if not events.has_trace_context(carrier):
+    if not _events.has_trace_context(carrier):
         return None
-    extracted = _message_propagator.extract(carrier, context=otel_context.Context(), getter=events.carrier_getter)
+    extracted = _message_propagator.extract(carrier, context=otel_context.Context(), getter=_events.carrier_getter)
     return extracted if trace.get_current_span(extracted).get_span_context().is_valid else None
 
 
@@ -190,7 +195,7 @@ def _start_record_span(record: Any, carrier: Mapping[str, str] | None = None) ->
         else:
             sender = _record_context(record)
         sender_span = trace.get_current_span(sender).get_span_context() if sender else None
-        source = events.source_name(record) or "record"
+        source = _events.source_name(record) or "record"
         attributes: dict[str, Any] = {"messaging.operation.type": "process", "messaging.destination.name": source}
         message_id = record.get("messageId")
         if isinstance(message_id, str):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import random
 
+from functions.tracing._state import reset_cold_start, state
+
 _logger = logging.getLogger(__name__)
 
 
@@ -33,11 +35,10 @@ def register() -> bool:
 
 def after_restore() -> None:
     """Make this environment its own: fresh ids, a cold first invocation, no pooled connections."""
-    from functions.tracing import bootstrap, invocation
-
     try:
         random.seed()  # from os.urandom, which the restored environment draws afresh
-        invocation.reset_cold_start()
-        bootstrap.drop_connections()
+        reset_cold_start()
+        if state.transport is not None:
+            state.transport.close()  # the pool reopens on the next export
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: the SnapStart after-restore hook failed", exc_info=True)

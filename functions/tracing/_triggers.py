@@ -24,10 +24,10 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind
 
-from functions.tracing import events
+from functions.tracing import _events
 
 FAAS_TRIGGER = {
-    **dict.fromkeys(events.HTTP_TRIGGERS, "http"),
+    **dict.fromkeys(_events.HTTP_TRIGGERS, "http"),
     **dict.fromkeys(("sns", "sqs", "kinesis", "kafka", "eventbridge"), "pubsub"),
     "s3": "datasource",
     "dynamodb": "datasource",
@@ -47,12 +47,12 @@ class Description:
 
 
 def describe(trigger: str, event: Any) -> Description:
-    if trigger in events.HTTP_TRIGGERS:
+    if trigger in _events.HTTP_TRIGGERS:
         return _http(trigger, event)
-    if trigger in events.BATCH_TRIGGERS:
+    if trigger in _events.BATCH_TRIGGERS:
         return _batch(trigger, event)
     if trigger == "s3":
-        return _s3(events.records(event)[0])
+        return _s3(_events.records(event)[0])
     if trigger == "eventbridge":
         source = str(event.get("source") or "eventbridge")
         attributes = {
@@ -77,7 +77,7 @@ def describe(trigger: str, event: Any) -> Description:
 
 def http_headers(trigger: str, event: dict) -> dict[str, str]:
     """The request's headers, lower-cased (ALB with multi-value headers: the first of each)."""
-    headers = events.api_carrier(event)
+    headers = _events.api_carrier(event)
     if not headers and trigger == "alb":
         multi = event.get("multiValueHeaders")
         for name, values in multi.items() if isinstance(multi, dict) else ():
@@ -111,8 +111,8 @@ def _http(trigger: str, event: dict) -> Description:
 
 
 def _batch(trigger: str, event: dict) -> Description:
-    records = events.records(event)
-    source = events.source_name(records[0]) or trigger
+    records = _events.records(event)
+    source = _events.source_name(records[0]) or trigger
     attributes: dict[str, Any] = {
         "messaging.operation.type": "process",
         "messaging.destination.name": source,

@@ -2,7 +2,7 @@
 
 Each line carries `trace_id` (32 hex, Jaeger), `xray_trace_id` (`1-…-…`, X-Ray), `span_id`,
 `cold_start`, `function_name` and `request_id` of the current invocation. URLs and credential
-fields are redacted as in spans (functions/tracing/redaction.py).
+fields are redacted as in spans (functions/tracing/_redaction.py).
 """
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ import json
 import logging
 import os
 import sys
-from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 from opentelemetry import trace
 
-from functions.tracing.ids import to_xray_id
-from functions.tracing.redaction import redact_attribute, redact_text
-
-# (request id, cold start) of the invocation in progress; set by the handler decorator.
-current_invocation: ContextVar[tuple[str | None, bool | None]] = ContextVar("invocation", default=(None, None))
+from functions.tracing import _settings
+from functions.tracing._ids import to_xray_id
+from functions.tracing._redaction import redact_attribute, redact_text
+from functions.tracing._state import current_invocation
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,6 +46,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stdout` is when a line is logged (fixed in Lambda; tests capture theirs)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def get_logger(name: str) -> logging.Logger:
     """A logger writing JSON lines to stdout (Lambda sends stdout to CloudWatch Logs).
 
@@ -54,9 +65,9 @@ def get_logger(name: str) -> logging.Logger:
     """
     logger = logging.getLogger(name)
     if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _StdoutHandler()
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
-        logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+        logger.setLevel(_settings.log_level())
         logger.propagate = False
     return logger

@@ -6,7 +6,7 @@ consumer's parent is the send. Never raises, and never changes what the caller s
 - SQS SendMessage / SendMessageBatch: message attributes; nothing is added when the caller set a
   trace-context attribute of its own, or past SQS's limit of 10 message attributes (the consumer
   then relies on `AWSTraceHeader`).
-- EventBridge PutEvents: `detail._trace` (`events.EVENTBRIDGE_TRACE_KEY`) in each entry whose
+- EventBridge PutEvents: `detail._trace` (`EVENTBRIDGE_TRACE_KEY`) in each entry whose
   Detail is a JSON object without that key, unless the entry would then pass EventBridge's
   256 KB entry size. In X-Ray modes EventBridge also passes the X-Ray header to its targets
   (from the PutEvents request, which botocore's instrumentation sets); in Jaeger mode this field
@@ -21,7 +21,7 @@ from typing import Any
 
 from opentelemetry import propagate
 
-from functions.tracing.events import EVENTBRIDGE_TRACE_KEY, ITEM_TRACE_ATTRIBUTE
+from functions.tracing._events import EVENTBRIDGE_TRACE_KEY, ITEM_TRACE_ATTRIBUTE
 
 _logger = logging.getLogger(__name__)
 MAX_MESSAGE_ATTRIBUTES = 10

@@ -1,0 +1,145 @@
+"""Export after the response: an internal Lambda extension, a thread of the function's own process.
+
+Without it the handler's last step is to flush, and the ADOT collector layer exports to X-Ray or
+Jaeger before answering that flush (it has no queue), so every response waits for the backend.
+With it, Lambda's own lifecycle does the waiting (AWS Lambda Extensions API):
+
+1. during init, `register()` registers the extension for INVOKE events (before the runtime asks
+   for its first event, as Lambda requires) and starts its thread;
+2. the thread asks for the next event; Lambda answers when an invocation begins;
+3. the handler returns; the runtime posts its response and Lambda hands it to the caller at once;
+4. the thread, told by the handler's wrapper that the invocation is over (`invocation_finished`),
+   exports the invocation's spans (bounded by the export timeout), then asks for the next event:
+   only now, with the runtime and every extension done, may Lambda freeze the environment, so no
+   span waits in a frozen process.
+
+A handler that runs into its timeout never tells the thread: shortly before the deadline the
+thread ends the invocation span as timed out and exports it with everything finished so far,
+because Lambda then kills the process. If registration fails, `register()` returns None and the
+bootstrap exports inline, as outside Lambda. Time spent here is billed (Lambda bills until every
+extension is done) and counts toward the function's timeout. Nothing here raises into the handler.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry.trace import Status, StatusCode
+
+from functions.tracing._state import state
+
+_logger = logging.getLogger(__name__)
+NAME = "otel-tracer"
+API = "/2020-01-01/extension"
+# Ending a timing-out invocation's span: this long before the deadline (at most), to export it in.
+TIMEOUT_MARGIN_S = 0.5
+_FAILURES_BEFORE_GIVING_UP = 3
+
+
+class AfterResponseExporter:
+    """The extension's thread and the handler's side of it (`invocation_finished`)."""
+
+    def __init__(self, runtime_api: str, extension_id: str, flush: Callable[[float], bool], timeout_s: float) -> None:
+        self._runtime_api = runtime_api
+        self._extension_id = extension_id
+        self._flush = flush
+        self._timeout_s = timeout_s
+        # Invocations begun (INVOKE events) and finished (handler returns): a handler that finishes
+        # after its timeout span was exported must not make the next invocation's export early.
+        self._changed = threading.Condition()
+        self._begun = 0
+        self._finished = 0
+        self.working = True
+        """False once the Extensions API stopped answering: the bootstrap then exports inline."""
+
+    def invocation_finished(self) -> None:
+        """The handler has returned or raised (called by its wrapper); the thread exports now."""
+        with self._changed:
+            self._finished += 1
+            self._changed.notify_all()
+
+    def run(self) -> None:
+        connection = http.client.HTTPConnection(self._runtime_api)  # no timeout: `next` is a long poll
+        failures = 0
+        while True:
+            try:
+                event = self._next(connection)
+            except (OSError, http.client.HTTPException, ValueError) as error:
+                connection.close()
+                failures += 1
+                if failures >= _FAILURES_BEFORE_GIVING_UP:
+                    self.working = False
+                    _logger.warning("tracing: the Extensions API stopped answering (%s); exporting inline", error)
+                    return
+                time.sleep(0.05 * failures)
+                continue
+            failures = 0
+            try:
+                if event.get("eventType") == "SHUTDOWN":
+                    self._flush(self._timeout_s)
+                    return
+                self._export_after(event)
+            except Exception:  # telemetry never breaks the function: log and go on
+                _logger.warning("tracing: exporting after the response failed", exc_info=True)
+
+    def _next(self, connection: http.client.HTTPConnection) -> dict[str, Any]:
+        connection.request("GET", f"{API}/event/next", headers={"Lambda-Extension-Identifier": self._extension_id})
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise ValueError(f"next event: HTTP {response.status} {body[:200]!r}")
+        event = json.loads(body or b"{}")
+        return event if isinstance(event, dict) else {}
+
+    def _export_after(self, event: dict[str, Any]) -> None:
+        deadline_ms = event.get("deadlineMs")
+        deadline = deadline_ms / 1000 if isinstance(deadline_ms, int | float) else None
+        with self._changed:
+            self._begun += 1
+            if deadline is None:
+                done = self._changed.wait_for(lambda: self._finished >= self._begun)
+            else:
+                left = deadline - time.time()
+                done = self._changed.wait_for(
+                    lambda: self._finished >= self._begun, timeout=max(0.0, left - min(TIMEOUT_MARGIN_S, 0.1 * left))
+                )
+        if done or deadline is None:
+            self._flush(self._timeout_s)
+            return
+        # Lambda kills the process at the deadline: the timing-out invocation's span goes out now.
+        self._end_timed_out_invocation()
+        self._flush(max(0.05, min(self._timeout_s, deadline - time.time())))
+
+    @staticmethod
+    def _end_timed_out_invocation() -> None:
+        span = state.invocation_span
+        if span is not None and span.is_recording():
+            span.set_status(Status(StatusCode.ERROR, "Task timed out: the function ran into its timeout"))
+            span.set_attribute("faas.timeout", True)
+            span.end()
+
+
+def register(runtime_api: str, flush: Callable[[float], bool], timeout_s: float) -> AfterResponseExporter | None:
+    """Register with the Extensions API and start the thread; None (and one log line) if that fails."""
+    try:
+        connection = http.client.HTTPConnection(runtime_api, timeout=2.0)
+        body = json.dumps({"events": ["INVOKE"]})
+        connection.request("POST", f"{API}/register", body=body, headers={"Lambda-Extension-Name": NAME})
+        response = connection.getresponse()
+        response.read()
+        extension_id = response.getheader("Lambda-Extension-Identifier")
+        connection.close()
+        if response.status != 200 or not extension_id:
+            raise ValueError(f"HTTP {response.status}, identifier {extension_id!r}")
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        _logger.warning("tracing: could not register the after-response extension (%s); exporting inline", error)
+        return None
+    exporter = AfterResponseExporter(runtime_api, extension_id, flush, timeout_s)
+    threading.Thread(target=exporter.run, name="otel-tracer-extension", daemon=True).start()
+    return exporter

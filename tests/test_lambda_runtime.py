@@ -1,0 +1,146 @@
+"""Functions run as Lambda runs them: AWS's runtime interface emulator, the real runtime client.
+
+What the tracing bootstrap does there: export each invocation's spans after the response (an
+internal extension), lose none when the handler raises or times out, leave nothing for a frozen
+environment, read Lambda's trace header. The probe handlers (tests/fixtures/lambda_probe) are
+copied into the app's real bundle, as a function of the app would be.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tracectl import lambda_env
+from tracectl.execution_environment import ExecutionEnvironment, FunctionSpec
+from tracectl.otlp_receiver import OtlpReceiver
+from tracectl.trace_model import load_jsonl
+
+PROBE = ROOT / "tests" / "fixtures" / "lambda_probe" / "probe.py"
+# A collector that exports before it answers (the ADOT layer's) makes the SDK's export wait this long.
+BACKEND_S = 0.08
+HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory: pytest.TempPathFactory, lambda_emulator: None) -> tuple[Path, Path]:
+    """(runtime interpreter, bundle with the probe): the app's bundle, plus one module."""
+    runtime = lambda_env.runtime()
+    bundle = tmp_path_factory.mktemp("probe-task") / "task"
+    shutil.copytree(lambda_env.bundle(str(runtime)), bundle, copy_function=os.link)
+    shutil.copy(PROBE, bundle / "probe.py")
+    return runtime, bundle
+
+
+def environment(task, tmp_path: Path, sink: OtlpReceiver, handler: str = "probe.handler", timeout_s: int = 3,
+                **env: str) -> ExecutionEnvironment:
+    runtime, bundle = task
+    spec = FunctionSpec(
+        name="probe",
+        handler=handler,
+        python_version=lambda_env.python_version(str(runtime)),
+        memory_mb=256,
+        timeout_s=timeout_s,
+        environment={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
+            "OTEL_SERVICE_NAME": "probe",
+            "OTEL_PROPAGATORS": "tracecontext,baggage,xray-lambda",
+            "AWS_REGION": "us-east-1",
+            **env,
+        },
+    )
+    return ExecutionEnvironment(spec, task=bundle, runtime_python=runtime, log=tmp_path / "probe.log")
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[OtlpReceiver]:
+    with OtlpReceiver(tmp_path / "spans.jsonl", answer_after_s=BACKEND_S) as receiver:
+        yield receiver
+
+
+def spans(sink: OtlpReceiver) -> list:
+    traces = load_jsonl(sink.out_file) if sink.out_file.exists() else {}
+    return sorted((s for t in traces.values() for s in t.spans), key=lambda s: s.start_ns)
+
+
+def test_spans_leave_after_the_runtime_posted_the_response(task, tmp_path, sink) -> None:
+    # GIVEN a backend that answers each export 80 ms late
+    with environment(task, tmp_path, sink) as env:
+        invocations = [env.invoke({}) for _ in range(4)]
+    # THEN every response was posted before its export reached the backend, which got every span
+    assert all(i.error is None and i.payload == {"ok": True} for i in invocations)
+    assert len(sink.received_at) == 4 and len(spans(sink)) == 4
+    assert all(i.posted_at < arrived for i, arrived in zip(invocations, sink.received_at, strict=True))
+
+
+def test_with_the_switch_off_the_response_waits_for_the_export(task, tmp_path, sink) -> None:
+    with environment(task, tmp_path, sink, TRACING_EXPORT_AFTER_RESPONSE="false") as env:
+        invocations = [env.invoke({}) for _ in range(3)]
+    assert len(spans(sink)) == 3
+    assert all(arrived < i.posted_at for i, arrived in zip(invocations, sink.received_at, strict=True))
+
+
+def test_a_handler_that_raises_is_reported_and_its_span_delivered_as_an_error(task, tmp_path, sink) -> None:
+    with environment(task, tmp_path, sink) as env:
+        failed = env.invoke({"fail": True})
+        after = env.invoke({})
+    assert failed.error is not None and failed.error["errorType"] == "ValueError"
+    assert "the probe failed on purpose" in failed.error["errorMessage"]
+    assert after.error is None
+    first, second = spans(sink)
+    assert first.error and "the probe failed on purpose" in first.status_message and not second.error
+
+
+def test_a_handler_that_times_out_still_delivers_its_span_and_the_environment_starts_again(task, tmp_path, sink):
+    # GIVEN a 2 s function whose handler sleeps for 4 s
+    with environment(task, tmp_path, sink, timeout_s=2) as env:
+        timed_out = env.invoke({"sleep": 4})
+        after = env.invoke({})
+        log = (tmp_path / "probe.log").read_text()
+    # THEN Lambda's timeout, the span ended as timed out before the kill, and a fresh (cold) environment
+    assert timed_out.error is not None and timed_out.error["errorType"] == "Sandbox.Timedout"
+    assert after.error is None
+    first, second = spans(sink)
+    assert first.error and first.attributes["faas.timeout"] is True and "timed out" in first.status_message
+    assert (first.attributes["faas.coldstart"], second.attributes["faas.coldstart"]) == (True, True)
+    assert log.count("START RequestId:") == log.count("REPORT RequestId:") == 2
+
+
+def test_nothing_is_left_for_a_frozen_environment(task, tmp_path, sink) -> None:
+    """When the emulator answers, the runtime and every extension are done: Lambda may freeze it now."""
+    with environment(task, tmp_path, sink) as env:
+        for expected in range(1, 4):
+            env.invoke({})
+            assert len(spans(sink)) == expected  # at once, no waiting: the export finished before `next`
+
+
+def test_a_traced_helper_does_not_end_the_invocation_it_runs_in(task, tmp_path, sink) -> None:
+    with environment(task, tmp_path, sink, handler="probe.calls_a_traced_helper") as env:
+        invocation = env.invoke({})
+    # the helper flushed inline (it is not the handler Lambda calls); the invocation's span still
+    # went out after the response, by the extension: two exports, the second after the post
+    assert invocation.error is None and len(spans(sink)) == 2
+    assert len(sink.received_at) == 2 and sink.received_at[0] < invocation.posted_at < sink.received_at[1]
+
+
+def test_lambdas_trace_header_is_the_parent_of_an_event_without_context(task, tmp_path, sink) -> None:
+    with environment(task, tmp_path, sink) as env:
+        env.invoke({"detail": "none"}, trace_header=HEADER)
+        env.invoke({"detail": "none"}, trace_header=HEADER.replace("Sampled=1", "Sampled=0"))
+    [span] = spans(sink)  # the unsampled one exported nothing
+    assert (span.trace_id, span.parent_id) == ("5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8")
+
+
+def test_the_functions_log_carries_lambdas_lines_and_the_handlers_own(task, tmp_path, sink) -> None:
+    with environment(task, tmp_path, sink) as env:
+        invocation = env.invoke({})
+    log = (tmp_path / "probe.log").read_text()
+    assert f"START RequestId: {invocation.request_id}" in log and f"END RequestId: {invocation.request_id}" in log
+    [report] = [line for line in log.splitlines() if line.startswith("REPORT RequestId")]
+    assert "Duration:" in report and "Memory Size: 256 MB" in report
+    assert "Internal agent otel-tracer" in log and "registered, subscribed to [INVOKE]" in log
