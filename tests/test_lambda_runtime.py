@@ -8,6 +8,7 @@ copied into the app's real bundle, as a function of the app would be.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -144,3 +145,29 @@ def test_the_functions_log_carries_lambdas_lines_and_the_handlers_own(task, tmp_
     [report] = [line for line in log.splitlines() if line.startswith("REPORT RequestId")]
     assert "Duration:" in report and "Memory Size: 256 MB" in report
     assert "Internal agent otel-tracer" in log and "registered, subscribed to [INVOKE]" in log
+
+
+EVENTS = ROOT / "tests" / "fixtures" / "events"
+EVENT_TRACE = "5f8a1b2c0af7651916cd43dd8448eb21"  # the context the fixtures that carry one carry
+
+
+def test_in_xray_mode_every_trigger_follows_lambdas_header_unless_its_event_carries_a_context(task, tmp_path, sink):
+    """`xray-lambda` under the real runtime client: `_X_AMZN_TRACE_ID` comes from Lambda-Runtime-Trace-Id."""
+    fixtures = sorted(EVENTS.glob("*.json"))
+    with environment(task, tmp_path, sink) as env:
+        given = {}
+        for number, path in enumerate(fixtures):
+            root, parent = f"5759e988{number:024x}", f"{number + 1:016x}"
+            header = f"Root=1-{root[:8]}-{root[8:]};Parent={parent};Sampled=1"
+            invocation = env.invoke(json.loads(path.read_text()), trace_header=header)
+            assert invocation.error is None, (path.stem, invocation.error)
+            given[invocation.request_id] = (path, root, parent)
+    by_request = {s.attributes["faas.invocation_id"]: s for s in spans(sink) if "faas.invocation_id" in s.attributes}
+    assert by_request.keys() == given.keys()
+    for request_id, (path, root, parent) in given.items():
+        span = by_request[request_id]
+        carries = "traceparent" in path.read_text() or "AWSTraceHeader" in path.read_text()
+        if carries:  # the message's own context wins over Lambda's
+            assert span.trace_id == EVENT_TRACE, path.stem
+        else:  # S3, schedules, Kinesis, WebSocket, a plain EventBridge event, a function URL: Lambda's header
+            assert (span.trace_id, span.parent_id) == (root, parent), path.stem
