@@ -39,7 +39,7 @@ def task(tmp_path_factory: pytest.TempPathFactory, lambda_emulator: None) -> tup
 
 
 def environment(task, tmp_path: Path, sink: OtlpReceiver, handler: str = "probe.handler", timeout_s: int = 3,
-                **env: str) -> ExecutionEnvironment:
+                init: str = "on-demand", **env: str) -> ExecutionEnvironment:
     runtime, bundle = task
     spec = FunctionSpec(
         name="probe",
@@ -47,6 +47,7 @@ def environment(task, tmp_path: Path, sink: OtlpReceiver, handler: str = "probe.
         python_version=lambda_env.python_version(str(runtime)),
         memory_mb=256,
         timeout_s=timeout_s,
+        initialization_type=init,
         environment={
             "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
             "OTEL_SERVICE_NAME": "probe",
@@ -123,10 +124,9 @@ def test_nothing_is_left_for_a_frozen_environment(task, tmp_path, sink) -> None:
 def test_a_traced_helper_does_not_end_the_invocation_it_runs_in(task, tmp_path, sink) -> None:
     with environment(task, tmp_path, sink, handler="probe.calls_a_traced_helper") as env:
         invocation = env.invoke({})
-    # the helper flushed inline (it is not the handler Lambda calls); the invocation's span still
-    # went out after the response, by the extension: two exports, the second after the post
+    # the outermost traced call is the invocation: both spans leave together, after the response
     assert invocation.error is None and len(spans(sink)) == 2
-    assert len(sink.received_at) == 2 and sink.received_at[0] < invocation.posted_at < sink.received_at[1]
+    assert len(sink.received_at) == 1 and invocation.posted_at < sink.received_at[0]
 
 
 def test_lambdas_trace_header_is_the_parent_of_an_event_without_context(task, tmp_path, sink) -> None:
@@ -171,3 +171,22 @@ def test_in_xray_mode_every_trigger_follows_lambdas_header_unless_its_event_carr
             assert span.trace_id == EVENT_TRACE, path.stem
         else:  # S3, schedules, Kinesis, WebSocket, a plain EventBridge event, a function URL: Lambda's header
             assert (span.trace_id, span.parent_id) == (root, parent), path.stem
+
+
+def test_under_snapstart_priming_exports_during_init_and_the_restore_hook_rearms_cold_start(task, tmp_path, sink):
+    """Spans left in the buffer at the snapshot would be exported by every restored environment.
+
+    The runtime client asks for `restore/next` when init is done and then runs the after-restore
+    hooks the bootstrap registered (the proxy answers it: the emulator has no SnapStart).
+    """
+    with environment(task, tmp_path, sink, init="snap-start", PROBE_PRIME_DURING_INIT="1") as env:
+        first = env.invoke({})
+        second = env.invoke({})
+    assert first.error is None and second.error is None
+    priming, *invocations = spans(sink)
+    assert priming.attributes["faas.invocation_id"] == "priming" and len(invocations) == 2
+    assert len(sink.received_at) == 3 and sink.received_at[0] < first.posted_at  # flushed during init
+    assert second.posted_at < sink.received_at[2]  # then after the response again
+    # priming took the cold start; the after-restore hook gave it back to the first real invocation
+    coldstarts = [s.attributes["faas.coldstart"] for s in (priming, *invocations)]
+    assert coldstarts == [True, True, False]

@@ -64,6 +64,9 @@ class FunctionSpec:
     timeout_s: int
     environment: dict[str, str]
     """The function's configured environment (the stack's `Environment.Variables`)."""
+    initialization_type: str = "on-demand"
+    """What Lambda tells the runtime about its init (`snap-start` for SnapStart; the emulator has no
+    snapshots, so only the variable changes)."""
 
 
 class ExecutionEnvironment:
@@ -87,9 +90,14 @@ class ExecutionEnvironment:
             raise EmulatorError(f"{tools.shown(rie)} is missing: run make rie (or make tools; needs Go)")
         invoke_port, runtime_api_port = free_port(), free_port()
         self._proxy = RuntimeApiProxy(f"127.0.0.1:{runtime_api_port}").__enter__()
-        # The emulator sets AWS_LAMBDA_RUNTIME_API to its own Runtime API for the runtime; `env`
-        # points the runtime client at the proxy instead, which forwards to it.
-        runtime = ["env", f"AWS_LAMBDA_RUNTIME_API={self._proxy.address}", str(self._runtime_python)]
+        # The emulator sets AWS_LAMBDA_RUNTIME_API (to its own Runtime API) and the init type for the
+        # runtime; `env` points the runtime client at the proxy instead, which forwards to it.
+        runtime = [
+            "env",
+            f"AWS_LAMBDA_RUNTIME_API={self._proxy.address}",
+            f"AWS_LAMBDA_INITIALIZATION_TYPE={self.function.initialization_type}",
+            str(self._runtime_python),
+        ]
         command = [
             str(rie),
             "--runtime-interface-emulator-address",
@@ -141,7 +149,6 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(f.memory_mb),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(f.timeout_s),  # read by the emulator; Lambda does not set it
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{f.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{f.name}",
             "LAMBDA_TASK_ROOT": str(self._task),

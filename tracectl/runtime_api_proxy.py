@@ -9,7 +9,10 @@ between the runtime client and the emulator's Runtime API and forwards every req
 - adds `Lambda-Runtime-Trace-Id` to the next invocation's event, with the header Lambda would give
   it (`expect()`), and
 - notes when the runtime posted that invocation's response or error, and which: the moment AWS
-  would answer the caller, and whether the function failed (AWS's `X-Amz-Function-Error`).
+  would answer the caller, and whether the function failed (AWS's `X-Amz-Function-Error`);
+- answers `/runtime/restore/next`, which the emulator lacks (404): with SnapStart a runtime asks
+  for it once init is done and runs its after-restore hooks when Lambda answers. Here no snapshot
+  is taken, so the answer comes at once: the call sequence is SnapStart's, the memory is not.
 
 One invocation at a time, as an execution environment runs them. Binds 127.0.0.1 only.
 """
@@ -26,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import urllib3
 
 _NEXT = re.compile(r"^/\d{4}-\d{2}-\d{2}/runtime/invocation/next$")
+_RESTORE_NEXT = re.compile(r"^/\d{4}-\d{2}-\d{2}/runtime/restore/next$")
 _POSTED = re.compile(r"^/\d{4}-\d{2}-\d{2}/runtime/invocation/(?P<request_id>[^/]+)/(?P<kind>response|error)$")
 # Hop-by-hop headers and those the forwarding recomputes.
 _NOT_FORWARDED = {"host", "content-length", "connection", "keep-alive", "transfer-encoding"}
@@ -94,6 +98,11 @@ class RuntimeApiProxy:
     def _forward(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else None
+        if _RESTORE_NEXT.match(request.path):
+            request.send_response(200)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
         posted = _POSTED.match(request.path)
         if posted:
             with self._lock:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.extension.aws.resource._lambda import AwsLambdaResourceDetector
@@ -54,36 +53,36 @@ def setup(exporter: SpanExporter | None = None) -> TracerProvider:
         return provider
 
 
-def export_after_response(handler: Any) -> bool:
-    """Register the after-response exporter if `handler` is the one Lambda calls; True when it is on.
+def export_after_response(caller_module: str | None) -> None:
+    """Register the after-response exporter, once, when `@traced` is applied in the handler's module.
 
-    Only in Lambda (the Runtime API is there), only for the handler named by `_HANDLER` (a traced
-    helper it calls must not end the invocation), only once, and only during init.
+    Only in Lambda (the Runtime API is there), only from the module `_HANDLER` names (so during
+    init, before the runtime asks for its first event, as Lambda requires), only once.
     """
     with state.lock:
-        if state.after_response is not None:
-            return False
+        if state.after_response_decided:
+            return
         runtime_api, named = _settings.runtime_api(), _settings.lambda_handler()
         if runtime_api is None or named is None:
             _settings.say_once("mode", logging.INFO, "tracing: not in Lambda (no %s): exporting before each "
                                "response", _settings.RUNTIME_API)
-            return False
-        if f"{getattr(handler, '__module__', '')}.{getattr(handler, '__qualname__', '')}" != named:
-            return False
+            return
+        if caller_module != named.rpartition(".")[0]:
+            return  # a traced function in another module: the handler's own module decides
+        state.after_response_decided = True
         if not _settings.export_after_response():
             _settings.say_once("mode", logging.INFO, "tracing: %s=false: exporting before each response",
                                _settings.EXPORT_AFTER_RESPONSE)
-            return False
+            return
         state.after_response = _extension.register(runtime_api, _flush_within, state.export_timeout_s)
-        return state.after_response is not None
 
 
-def invocation_finished(*, lambda_handler: bool) -> None:
-    """The end of an invocation: hand its spans to the after-response exporter, or flush them now."""
+def invocation_finished(request_id: str | None) -> None:
+    """The outermost traced call of an invocation returned: the after-response exporter takes its
+    spans if the invocation is one it has seen begin; else (init-time calls, or the rare first
+    invocation that finishes before the extension heard of it) they are flushed now."""
     exporter = state.after_response
-    if lambda_handler and exporter is not None and exporter.working:
-        exporter.invocation_finished()
-    else:
+    if exporter is None or not exporter.working or not exporter.invocation_finished(request_id):
         flush()
 
 

@@ -8,8 +8,8 @@ With it, Lambda's own lifecycle does the waiting (AWS Lambda Extensions API):
    for its first event, as Lambda requires) and starts its thread;
 2. the thread asks for the next event; Lambda answers when an invocation begins;
 3. the handler returns; the runtime posts its response and Lambda hands it to the caller at once;
-4. the thread, told by the handler's wrapper that the invocation is over (`invocation_finished`),
-   exports the invocation's spans (bounded by the export timeout), then asks for the next event:
+4. the thread, told by the handler's wrapper that this invocation (by request id) is over
+   (`invocation_finished`), exports its spans (bounded by the export timeout), then asks for the next event:
    only now, with the runtime and every extension done, may Lambda freeze the environment, so no
    span waits in a frozen process.
 
@@ -32,6 +32,7 @@ from typing import Any
 
 from opentelemetry.trace import Status, StatusCode
 
+from functions.tracing import _settings
 from functions.tracing._state import state
 
 _logger = logging.getLogger(__name__)
@@ -45,24 +46,36 @@ _FAILURES_BEFORE_GIVING_UP = 3
 class AfterResponseExporter:
     """The extension's thread and the handler's side of it (`invocation_finished`)."""
 
-    def __init__(self, runtime_api: str, extension_id: str, flush: Callable[[float], bool], timeout_s: float) -> None:
+    def __init__(
+        self, runtime_api: str, extension_id: str, flush: Callable[[float], bool], timeout_s: float, *, primed: bool
+    ) -> None:
+        """`primed`: init may invoke the handler itself (SnapStart, provisioned concurrency)."""
+        self._primed = primed
         self._runtime_api = runtime_api
         self._extension_id = extension_id
         self._flush = flush
         self._timeout_s = timeout_s
-        # Invocations begun (INVOKE events) and finished (handler returns): a handler that finishes
-        # after its timeout span was exported must not make the next invocation's export early.
+        # Request ids of invocations begun (INVOKE events) and finished (the handler's wrapper), so that
+        # each export waits for its own invocation: not for a call made during init (SnapStart
+        # priming), nor for a handler that returns after its timeout span was exported.
         self._changed = threading.Condition()
-        self._begun = 0
-        self._finished = 0
+        self._begun: list[str] = []
+        self._finished: list[str] = []
         self.working = True
         """False once the Extensions API stopped answering: the bootstrap then exports inline."""
 
-    def invocation_finished(self) -> None:
-        """The handler has returned or raised (called by its wrapper); the thread exports now."""
+    def invocation_finished(self, request_id: str | None) -> bool:
+        """The handler of `request_id` returned or raised. True: the thread exports its spans now.
+
+        False where init may call the handler itself (SnapStart and provisioned concurrency prime
+        it) and no invocation has reached the thread yet: such spans must not wait in the snapshot,
+        so the caller flushes them (a first invocation that beat its INVOKE event to the thread
+        then flushes inline once). The handler may finish before the thread hears of its INVOKE
+        event: the request id is kept, and the thread finds it."""
         with self._changed:
-            self._finished += 1
+            self._finished = [*self._finished[-15:], str(request_id)]
             self._changed.notify_all()
+            return bool(self._begun) or not self._primed
 
     def run(self) -> None:
         connection = http.client.HTTPConnection(self._runtime_api)  # no timeout: `next` is a long poll
@@ -100,14 +113,15 @@ class AfterResponseExporter:
     def _export_after(self, event: dict[str, Any]) -> None:
         deadline_ms = event.get("deadlineMs")
         deadline = deadline_ms / 1000 if isinstance(deadline_ms, int | float) else None
+        request_id = str(event.get("requestId"))
         with self._changed:
-            self._begun += 1
+            self._begun = [*self._begun[-15:], request_id]
             if deadline is None:
-                done = self._changed.wait_for(lambda: self._finished >= self._begun)
+                done = self._changed.wait_for(lambda: request_id in self._finished)
             else:
                 left = deadline - time.time()
                 done = self._changed.wait_for(
-                    lambda: self._finished >= self._begun, timeout=max(0.0, left - min(TIMEOUT_MARGIN_S, 0.1 * left))
+                    lambda: request_id in self._finished, timeout=max(0.0, left - min(TIMEOUT_MARGIN_S, 0.1 * left))
                 )
         if done or deadline is None:
             self._flush(self._timeout_s)
@@ -140,6 +154,7 @@ def register(runtime_api: str, flush: Callable[[float], bool], timeout_s: float)
     except (OSError, http.client.HTTPException, ValueError) as error:
         _logger.warning("tracing: could not register the after-response extension (%s); exporting inline", error)
         return None
-    exporter = AfterResponseExporter(runtime_api, extension_id, flush, timeout_s)
+    primed = _settings.initialization_type() != "on-demand"
+    exporter = AfterResponseExporter(runtime_api, extension_id, flush, timeout_s, primed=primed)
     threading.Thread(target=exporter.run, name="otel-tracer-extension", daemon=True).start()
     return exporter

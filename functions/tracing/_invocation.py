@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
@@ -60,16 +61,23 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 def traced(handler: Handler) -> Handler:
     """Wrap a Lambda handler `(event, context) -> result` in its invocation span."""
     _bootstrap.setup()
-    lambda_handler = _bootstrap.export_after_response(handler)
+    # Applied in the module Lambda loads the handler from: that is init, when an extension may register.
+    _bootstrap.export_after_response(sys._getframe(1).f_globals.get("__name__"))
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: LambdaContext) -> Any:
         cold_start = take_cold_start()
+        request_id = getattr(context, "aws_request_id", None)
         span = _start_invocation_span(event, context, cold_start)
-        if span is None:
-            return handler(event, context)
-        token = current_invocation.set((getattr(context, "aws_request_id", None), cold_start))
-        if lambda_handler:
+        outermost = state.invocation_span is None  # a traced helper inside a handler is not the invocation
+        if span is None:  # tracing failed: the handler runs untraced, and the invocation still ends
+            try:
+                return handler(event, context)
+            finally:
+                if outermost:
+                    _bootstrap.invocation_finished(request_id if isinstance(request_id, str) else None)
+        token = current_invocation.set((request_id, cold_start))
+        if outermost:
             state.invocation_span = span
         try:
             with trace.use_span(span, end_on_exit=False, record_exception=True, set_status_on_exception=True):
@@ -78,10 +86,10 @@ def traced(handler: Handler) -> Handler:
                 return result
         finally:
             _end(span)
-            if lambda_handler:
-                state.invocation_span = None
             current_invocation.reset(token)
-            _bootstrap.invocation_finished(lambda_handler=lambda_handler)
+            if outermost:
+                state.invocation_span = None
+                _bootstrap.invocation_finished(request_id if isinstance(request_id, str) else None)
 
     return wrapper  # type: ignore[return-value]
 

@@ -22,6 +22,7 @@ RUNTIME_API = "AWS_LAMBDA_RUNTIME_API"
 HANDLER = "_HANDLER"
 FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 LOG_GROUP = "AWS_LAMBDA_LOG_GROUP_NAME"
+INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"
 
 # Seconds the OTLP exporter may take per request, unless OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT says.
 # In Lambda the collector answers on localhost; this bounds how long a broken pipeline can hold
@@ -84,6 +85,11 @@ def export_after_response() -> bool:
         return raw.strip().lower() == "true"
     warn_once(EXPORT_AFTER_RESPONSE, "tracing: %s=%r is not true or false; using true", EXPORT_AFTER_RESPONSE, raw)
     return True
+
+
+def initialization_type() -> str:
+    """How Lambda initialised this environment: `on-demand`, `provisioned-concurrency` or `snap-start`."""
+    return os.environ.get(INITIALIZATION_TYPE) or "on-demand"
 
 
 def runtime_api() -> str | None:

@@ -30,6 +30,8 @@ class State:
     """The Lambda handler's invocation span while it runs (the after-response exporter ends it on a timeout)."""
     after_response: Any = None
     """The registered after-response exporter (functions/tracing/_extension.py), or None: export inline."""
+    after_response_decided: bool = False
+    """Whether to export after the response was settled (registered, or why not said once)."""
 
 
 state = State()
