@@ -1,4 +1,4 @@
-"""What `-c exporter=` changes, as data: shared/DESIGN.md §3, one row per field.
+"""What `-c exporter=` changes, as data: the table in docs/architecture.md, one row per field.
 
 Everything that differs between X-Ray, Jaeger and both is decided here and nowhere else;
 `TracedFunction`, the stack and tracectl's local runner only read a profile or its environment.

@@ -1,4 +1,4 @@
-"""`TracerStack`: the X-Ray Tracer app (shared/DESIGN.md §2), composed from infra/topology.py.
+"""`TracerStack`: the app docs/architecture.md describes, composed from infra/topology.py.
 
 The stack only creates resources and wires them; how a function is traced lives in
 `TracedFunction`, what the exporter changes lives in `exporter_profile`.

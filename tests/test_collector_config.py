@@ -1,4 +1,4 @@
-"""collector/*.yaml use only what exists in the ADOT collector Lambda layer (shared/DESIGN.md §4)."""
+"""collector/*.yaml use only what exists in the ADOT collector Lambda layer (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The synthesized template matches shared/DESIGN.md §3, row by row, for each exporter."""
+"""The synthesized template matches docs/architecture.md's exporter table, row by row, for each exporter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The four times stay apart (shared/DESIGN.md §1): who may import whom."""
+"""The four times stay apart (docs/architecture.md): who may import whom."""
 
 from __future__ import annotations
 
@@ -101,3 +101,26 @@ def test_everything_outside_the_tracing_package_uses_its_one_door() -> None:
 def test_the_tracing_package_keeps_its_internals_private() -> None:
     public = {p.name for p in (ROOT / "functions" / "tracing").glob("*.py")} - {"__init__.py"}
     assert all(name.startswith("_") for name in public), public
+
+
+def test_the_repository_cites_nothing_it_does_not_contain() -> None:
+    """Relative links in the README and docs/ resolve; no file points at documents kept elsewhere."""
+    import re
+    import subprocess as sp
+
+    tracked = sp.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside = [p for p in tracked if (ROOT / p).is_file() and re.search(r"shared/(DESIGN|STYLE)", _text(ROOT / p))]
+    assert outside == []
+    broken = []
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" not in target and not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} → {target}")
+    assert broken == []
+
+
+def _text(path) -> str:
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:
+        return ""

@@ -1,7 +1,7 @@
 """EventBridge `request.received` → the audit trail: log which path was requested.
 
-The EventBridge integration of the articles: in X-Ray modes EventBridge hands the PutEvents
-request's trace header to this target; in Jaeger mode the event's `detail._trace` carries it.
+In X-Ray modes EventBridge hands the PutEvents request's trace header to this target; in Jaeger
+mode the event's `detail._trace` carries it.
 """
 
 from __future__ import annotations

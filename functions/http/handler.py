@@ -1,6 +1,6 @@
 """SNS `ingest` → call an external HTTPS endpoint, failing on purpose at `FAULT_RATE`.
 
-A deliberate fault raises a TLS-style error (as the X-Ray Tracer pattern does) so the trace shows
+A deliberate fault raises a TLS-style error (a broken certificate check) so the trace shows
 a faulted function; Lambda's async retries and the on-failure queue then take over.
 """
 

@@ -1,8 +1,7 @@
 """The hits table's DynamoDB stream → react to milestone counts (every `MILESTONE`th hit of a path).
 
-The DynamoDB Streams integration of the articles: each record continues the trace of the request
-that wrote it (the item's `traceparent`, stored by `dynamo`), so the stream hop is part of that
-request's trace in X-Ray and in Jaeger alike.
+Each record continues the trace of the request that wrote it (the item's `traceparent`, stored by
+`dynamo`), so the stream hop is part of that request's trace in X-Ray and in Jaeger alike.
 """
 
 from __future__ import annotations
