@@ -7,6 +7,7 @@ synthesized template against this). No aws_cdk import here: tracectl imports thi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -90,6 +91,36 @@ FUNCTIONS: tuple[Function, ...] = (
         writes_table=TABLE,
     ),
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Targets:
+    """Where the app's resources are: CDK tokens in the stack, the emulator's values locally."""
+
+    topic_arns: Mapping[str, str]
+    queue_urls: Mapping[str, str]
+    event_bus: str
+    table: str
+    external_url: str | None
+    """None: the caller sets EXTERNAL_URL and FAULT_RATE itself (in-process tests)."""
+    fault_rate: float
+
+
+def function_environment(spec: Function, targets: Targets) -> dict[str, str]:
+    """The env vars `spec`'s handler reads for its targets (TOPIC_ARN, QUEUE_URL, TABLE_NAME...)."""
+    env: dict[str, str] = {}
+    if spec.publishes_to:
+        env[TOPIC_ARN_ENV] = targets.topic_arns[spec.publishes_to]
+    if spec.sends_to:
+        env[QUEUE_URL_ENV] = targets.queue_urls[spec.sends_to]
+    if spec.puts_events_to:
+        env[EVENT_BUS_ENV] = targets.event_bus
+    if spec.writes_table:
+        env[TABLE_NAME_ENV] = targets.table
+    if spec.calls_external and targets.external_url is not None:
+        env[EXTERNAL_URL_ENV] = targets.external_url
+        env[FAULT_RATE_ENV] = repr(targets.fault_rate)
+    return env
 
 
 def function(name: str) -> Function:

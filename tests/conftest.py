@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.trace_documents import TRACE
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # The propagators the bootstrap reads, as the jaeger profile sets them (no Lambda env fallback).
@@ -16,6 +20,8 @@ os.environ.setdefault("OTEL_PROPAGATORS", "tracecontext,baggage,xray")
 os.environ.setdefault("OTEL_SERVICE_NAME", "tests")
 ROOT = Path(__file__).resolve().parent.parent
 JAEGER = "https://jaeger.example.com:4318"
+# cdk.json's context: the feature flags every synth runs with, the CLI's and the tests' alike.
+CDK_FEATURE_FLAGS = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
 def require_tools(*names: str, needed_for: str) -> None:
@@ -62,7 +68,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict]:
         key = json.dumps(context, sort_keys=True)
         if key not in cache:
             outdir = tmp_path_factory.mktemp("cdk.out")
-            app = App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": [], **context})
+            app = App(outdir=str(outdir), context={**CDK_FEATURE_FLAGS, "aws:cdk:bundling-stacks": [], **context})
             build(app)
             app.synth()
             cache[key] = json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
@@ -104,9 +110,12 @@ def local_aws():
     os.environ.update(saved)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def span_exporter():
-    """The in-memory exporter behind the bootstrap's provider for every in-process test."""
+    """The in-memory exporter behind the bootstrap's provider for every in-process test.
+
+    Autouse: set up before any test imports a handler (which sets the provider up at import), so
+    no test depends on which one ran first."""
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     import functions.tracing as tracing
@@ -151,3 +160,68 @@ def handler(local_aws, span_exporter, monkeypatch):
         return importlib.import_module(f"functions.{name}.handler").handler
 
     return _load
+
+
+@pytest.fixture
+def external_endpoint():
+    """The local stand-in for the external HTTPS endpoint that tracectl's runner uses (no internet here)."""
+    from tracectl.local_run import ExternalEndpoint
+
+    endpoint = ExternalEndpoint()
+    yield endpoint.url
+    endpoint.stop()
+
+
+class FakeJaeger:
+
+    """Serves the query API: /api/v3/traces/{id} and/or the legacy /api/traces/{id}."""
+
+    def __init__(self, *, v3: dict | None, legacy: dict | None, status: int = 200, trace: str = TRACE) -> None:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.paths.append(self.path)
+                body = None
+                if status != 200:
+                    self.send_response(status)
+                    self.end_headers()
+                    return
+                if self.path == f"/api/v3/traces/{trace}" and v3 is not None:
+                    body = v3
+                elif self.path == f"/api/traces/{trace}" and legacy is not None:
+                    body = legacy
+                payload = json.dumps(body).encode() if body is not None else b"{}"
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.paths: list[str] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def jaeger() -> Iterator:
+    """jaeger(v3=…, legacy=…, status=…, trace=…) → a local stand-in for Jaeger's query API."""
+    servers: list[FakeJaeger] = []
+
+    def start(**kwargs) -> FakeJaeger:
+        servers.append(FakeJaeger(**kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+

@@ -60,7 +60,7 @@ def main(spec_path: str, out_path: str) -> None:
 
 
 def invoke(calls: list[dict]) -> list[dict]:
-    from tracectl.lambda_context import LocalContext
+    from tests.events import LocalContext
 
     results = []
     for call in calls:

@@ -19,18 +19,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 from click.testing import CliRunner
 
 from functions.tracing import to_xray_id
+from infra.config import EXPORTERS
 from tests.conftest import ROOT, require_tools
-from tracectl import pipeline_check, span_record, tools
+from tracectl import pipeline_check, span_record, tools, xray_source
 from tracectl.cli import main
 from tracectl.compare import compare
 from tracectl.jaeger_source import JaegerSource
 from tracectl.lambda_events import REGION
-from tracectl.local_aws import FAKE_CREDENTIALS, boto_credentials
+from tracectl.local_aws import FAKE_CREDENTIALS
 from tracectl.stack import Endpoints, Stack
 from tracectl.trace_model import Trace, load_jsonl
 
@@ -73,7 +73,7 @@ def run_app(tmp: Path, otlp: str, **spec) -> Scenario:
 
 
 def xray_client(endpoints: Endpoints):
-    return boto3.client("xray", endpoint_url=endpoints.aws_endpoint, region_name=REGION, **boto_credentials())
+    return xray_source.xray_client(emulator=endpoints.aws_endpoint)
 
 
 def segment_documents(endpoints: Endpoints, trace_id: str) -> list[dict]:
@@ -98,7 +98,7 @@ def flattened(documents: list[dict]) -> dict[str, dict]:
 # --- the shipped configs load in the real collector -------------------------------------------
 
 
-@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+@pytest.mark.parametrize("exporter", EXPORTERS)
 def test_every_shipped_config_passes_the_built_collectors_validate(exporter: str) -> None:
     completed = subprocess.run(
         [str(tools.binary(tools.COLLECTOR)), "validate", "--config", str(ROOT / "collector" / f"{exporter}.yaml")],
@@ -249,7 +249,7 @@ def test_a_1mb_attribute_still_delivers_its_span_truncated_to_both_backends(tmp_
     code = (
         "from opentelemetry import trace\n"
         "from functions.tracing import current_trace_ids, traced\n"
-        "from tracectl.lambda_context import LocalContext\n"
+        "from tests.events import LocalContext\n"
         "@traced\n"
         "def handler(event, context):\n"
         f"    trace.get_current_span().set_attribute('payload', 'x' * {GIANT})\n"

@@ -12,12 +12,13 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 
 from infra import topology
-from infra.config import TracerConfig
+from infra.config import EXPORTERS, TracerConfig
 from infra.stack import function_construct_id
 from infra.tracing_guard import untraced_functions
+from tests.conftest import CDK_FEATURE_FLAGS
 
 
-@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+@pytest.mark.parametrize("exporter", EXPORTERS)
 def test_cdk_nag_has_no_unacknowledged_finding_and_every_acknowledgement_a_reason(
     synth, acknowledgements, exporter: str
 ) -> None:
@@ -42,7 +43,7 @@ def serverless_acks(acknowledgements, exporter: str) -> dict[str, dict[str, str]
     return found
 
 
-@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+@pytest.mark.parametrize("exporter", EXPORTERS)
 def test_serverless_findings_are_fixed_or_acknowledged_with_the_reason(acknowledgements, exporter: str) -> None:
     acks = serverless_acks(acknowledgements, exporter)
     # the API's default throttling was a real finding: fixed (see the stage test), never acknowledged
@@ -83,7 +84,7 @@ def test_a_plain_function_fails_synth_naming_it() -> None:
     from infra.tracing_guard import EveryFunctionTraced
 
     config = TracerConfig()
-    app = App(context={"aws:cdk:bundling-stacks": []})
+    app = App(context={**CDK_FEATURE_FLAGS, "aws:cdk:bundling-stacks": []})
     stack = Stack(app, "Sneaky")
     lambda_.Function(
         stack, "Forgotten", runtime=lambda_.Runtime.PYTHON_3_14, handler="x.handler", code=lambda_.Code.from_inline("x")
@@ -110,7 +111,7 @@ def test_guard_names_each_missing_piece() -> None:
     assert "tracing mode unset, expected Active" in text
 
 
-@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+@pytest.mark.parametrize("exporter", EXPORTERS)
 def test_the_synthesized_functions_pass_the_guard(synth, exporter: str) -> None:
     context = {
         "exporter": exporter,
@@ -119,7 +120,7 @@ def test_the_synthesized_functions_pass_the_guard(synth, exporter: str) -> None:
     assert untraced_functions(synth(exporter), TracerConfig.from_context(context.get)) == {}
 
 
-@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+@pytest.mark.parametrize("exporter", EXPORTERS)
 def test_cfn_lint_reports_no_error(synth, tmp_path, exporter: str) -> None:
     path = tmp_path / f"{exporter}.template.json"
     path.write_text(json.dumps(synth(exporter)))

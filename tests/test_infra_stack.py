@@ -8,6 +8,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra import topology
+from infra.config import EXPORTERS
 
 LAYER = "aws-otel-collector-amd64-ver-0-117-0:1"
 EXPECTED = {
@@ -26,7 +27,7 @@ def of_type(template: dict, cfn_type: str) -> list[dict]:
     return [v.get("Properties", {}) for v in template["Resources"].values() if v["Type"] == cfn_type]
 
 
-@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+@pytest.mark.parametrize("exporter", EXPORTERS)
 def test_every_function_is_traced_per_the_exporter_row(synth, exporter: str) -> None:
     tracing, _, propagators, sampler, yaml_file = EXPECTED[exporter]
     fns = functions(synth(exporter))
@@ -61,7 +62,7 @@ def test_jaeger_sampler_ratio_comes_from_context(synth) -> None:
         assert "OTEL_TRACES_SAMPLER_ARG" not in props["Environment"]["Variables"]
 
 
-@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+@pytest.mark.parametrize("exporter", EXPORTERS)
 def test_api_stage_tracing_follows_the_exporter(synth, exporter: str) -> None:
     Template.from_json(synth(exporter)).has_resource_properties(
         "AWS::ApiGateway::Stage", {"TracingEnabled": EXPECTED[exporter][1]}
@@ -79,7 +80,7 @@ def test_the_api_stage_is_throttled_for_every_method(synth, context: dict, rate:
     assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (rate, burst)
 
 
-@pytest.mark.parametrize("exporter", ["xray", "jaeger", "both"])
+@pytest.mark.parametrize("exporter", EXPORTERS)
 def test_xray_permissions_group_and_rule_only_when_xray_is_a_target(synth, exporter: str) -> None:
     template = synth(exporter)
     statements = [s for p in of_type(template, "AWS::IAM::Policy") for s in p["PolicyDocument"]["Statement"]]

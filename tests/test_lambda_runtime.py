@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.events import EVENTS
 from tracectl import lambda_env
 from tracectl.execution_environment import ExecutionEnvironment, FunctionSpec
 from tracectl.otlp_receiver import OtlpReceiver
@@ -147,7 +148,6 @@ def test_the_functions_log_carries_lambdas_lines_and_the_handlers_own(task, tmp_
     assert "Internal agent otel-tracer" in log and "registered, subscribed to [INVOKE]" in log
 
 
-EVENTS = ROOT / "tests" / "fixtures" / "events"
 EVENT_TRACE = "5f8a1b2c0af7651916cd43dd8448eb21"  # the context the fixtures that carry one carry
 
 

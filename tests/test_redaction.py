@@ -14,8 +14,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from functions.tracing._redaction import redact_attribute, redact_text, redact_url
-from tests.test_tracing_handlers import call_api, external_endpoint, sns_event_for  # noqa: F401 - a fixture
-from tracectl.lambda_context import LocalContext
+from tests.events import LocalContext, api_request, sns_event_for
 
 SECRET = "s3cr3t-0f-th3-t3st"
 
@@ -79,7 +78,7 @@ def test_secrets_sent_to_the_api_never_reach_a_span(handler, spans, capsys) -> N
         "Cookie": f"session={SECRET}",
         "X-Amz-Security-Token": SECRET,
     }
-    response = call_api(handler, path="/orders/1", headers=headers)
+    response = handler("ingest")(api_request("/orders/1", headers), LocalContext("ingest"))
     assert response["statusCode"] == 200
     # THEN no exported span and no log line holds any of them
     exported = everything_exported(spans())
@@ -100,7 +99,7 @@ def test_captured_sensitive_headers_are_exported_as_redacted(handler, spans) -> 
 
 
 def test_the_http_functions_outbound_url_is_redacted_in_spans_and_logs(
-    handler, spans, monkeypatch, external_endpoint, capsys  # noqa: F811 - the fixture
+    handler, spans, monkeypatch, external_endpoint, capsys
 ) -> None:
     # GIVEN the external URL carries a user:password and a token
     host = external_endpoint.removeprefix("http://")
@@ -121,7 +120,7 @@ def test_the_http_functions_outbound_url_is_redacted_in_spans_and_logs(
 
 
 def test_a_fault_message_with_the_url_is_redacted_in_the_exception_and_status(
-    handler, spans, monkeypatch, external_endpoint, capsys  # noqa: F811 - the fixture
+    handler, spans, monkeypatch, external_endpoint, capsys
 ) -> None:
     url = f"{external_endpoint}?sig={SECRET}"
     monkeypatch.setenv("EXTERNAL_URL", url)

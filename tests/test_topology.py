@@ -174,15 +174,16 @@ def test_every_env_var_a_handler_reads_is_set_by_the_wiring() -> None:
             and isinstance(node.args[0], ast.Constant)
             and node.args[0].value in known
         }
-        provided = {
-            topology.TOPIC_ARN_ENV: spec.publishes_to,
-            topology.QUEUE_URL_ENV: spec.sends_to,
-            topology.TABLE_NAME_ENV: spec.writes_table,
-            topology.EXTERNAL_URL_ENV: spec.calls_external,
-            topology.FAULT_RATE_ENV: spec.calls_external,
-            topology.EVENT_BUS_ENV: spec.puts_events_to,
-        }
-        assert {k for k in read if not provided[k]} == set(), f"{spec.name} reads env the wiring does not set"
+        targets = topology.Targets(
+            topic_arns=dict.fromkeys(topology.TOPICS, "arn"),
+            queue_urls={topology.QUEUE.name: "url"},
+            event_bus="bus",
+            table="table",
+            external_url="https://example.com/",
+            fault_rate=0.5,
+        )
+        provided = topology.function_environment(spec, targets)
+        assert read - provided.keys() == set(), f"{spec.name} reads env the wiring does not set"
 
 
 def test_the_event_ingest_puts_is_the_one_the_rule_matches() -> None:

@@ -12,16 +12,12 @@ import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 
+from tests.events import W3C_PARENT, LocalContext, api_request, sns_event_for
 from tests.tracing_helpers import assert_recent_xray_trace_id, in_trace, one, parent_id
-from tracectl.lambda_context import LocalContext
-from tracectl.lambda_events import api_gateway_event
-from tracectl.local_run import ExternalEndpoint
-
-W3C_PARENT = "00-5f8a1b2c0af7651916cd43dd8448eb21-b7ad6b7169203331-01"
 
 
 def call_api(handler, path="/orders/42", headers=None):
-    return handler("ingest")(api_gateway_event("GET", path, headers=headers), LocalContext("ingest"))
+    return handler("ingest")(api_request(path, headers), LocalContext("ingest"))
 
 
 def test_ingest_is_a_server_span_that_publishes_and_returns_its_trace_id(handler, spans) -> None:
@@ -203,30 +199,6 @@ def test_a_bad_record_is_reported_for_retry_and_marked_on_its_span(handler, loca
     assert batch.status.status_code == StatusCode.ERROR
     assert batch.attributes["faas.batch_item_failures"] == 1
     local_aws.delete_batch("work", [r["receiptHandle"] for r in event["Records"]])
-
-
-@pytest.fixture
-def external_endpoint():
-    """The local stand-in for the external HTTPS endpoint that tracectl's runner uses (no internet here)."""
-    endpoint = ExternalEndpoint()
-    yield endpoint.url
-    endpoint.stop()
-
-
-def sns_event_for(path: str) -> dict:
-    from tracectl.lambda_events import sns_event
-
-    notification = json.dumps(
-        {
-            "Type": "Notification",
-            "MessageId": "m-1",
-            "TopicArn": "arn:aws:sns:us-east-1:123456789012:ingest",
-            "Message": json.dumps({"path": path}),
-            "Timestamp": "2026-11-22T00:00:00.000Z",
-            "MessageAttributes": {"traceparent": {"Type": "String", "Value": W3C_PARENT}},
-        }
-    )
-    return sns_event(notification, "arn:aws:sns:us-east-1:123456789012:ingest:sub")
 
 
 def test_http_calls_out_with_a_client_span(handler, spans, monkeypatch, external_endpoint) -> None:

@@ -11,40 +11,9 @@ from pathlib import Path
 
 from infra import topology
 from tests.conftest import ROOT
-from tracectl.lambda_events import api_gateway_event
+from tests.events import api_request, sns_event_for, sqs_event_for
 
 EXPORT_TIMEOUT_S = 1.0
-
-
-def sns_event(path: str) -> dict:
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "Sns": {
-                    "MessageId": "m",
-                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:ingest",
-                    "Message": json.dumps({"path": path}),
-                    "MessageAttributes": {},
-                },
-            }
-        ]
-    }
-
-
-def sqs_event(path: str) -> dict:
-    return {
-        "Records": [
-            {
-                "messageId": "m",
-                "body": json.dumps({"path": path}),
-                "attributes": {},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:work",
-            }
-        ]
-    }
 
 
 def run(
@@ -72,7 +41,7 @@ def test_cold_start_is_true_only_on_the_first_invocation(tmp_path, local_aws) ->
     out = run(
         tmp_path,
         local_aws,
-        [{"handler": "dynamo", "event": sns_event(f"/cold/{i}")} for i in range(3)],
+        [{"handler": "dynamo", "event": sns_event_for(f"/cold/{i}", traceparent=None)} for i in range(3)],
         exporter="memory",
         extra_env={},
     )
@@ -81,7 +50,7 @@ def test_cold_start_is_true_only_on_the_first_invocation(tmp_path, local_aws) ->
 
 
 def test_the_standard_variable_turns_an_instrumentation_off(tmp_path, local_aws) -> None:
-    call = [{"handler": "dynamo", "event": sns_event("/instrumented")}]
+    call = [{"handler": "dynamo", "event": sns_event_for("/instrumented", traceparent=None)}]
     on = run(tmp_path, local_aws, call, exporter="memory", extra_env={})
     disabled = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "botocore, urllib3"}
     off = run(tmp_path, local_aws, call, exporter="memory", extra_env=disabled)
@@ -100,13 +69,13 @@ def closed_port() -> int:
 def test_a_dead_endpoint_neither_fails_nor_hangs_any_handler(tmp_path, local_aws) -> None:
     # GIVEN the OTLP endpoint has nothing listening and a 1 s export budget
     calls = [
-        {"handler": "ingest", "event": api_gateway_event("GET", "/dead")},
-        {"handler": "dynamo", "event": sns_event("/dead")},
-        {"handler": "http", "event": sns_event("/dead")},
-        {"handler": "sqs", "event": sns_event("/dead")},
-        {"handler": "sqs_subscriber", "event": sqs_event("/dead")},
-        {"handler": "sns", "event": sns_event("/dead")},
-        {"handler": "sns_subscriber", "event": sns_event("/dead")},
+        {"handler": "ingest", "event": api_request("/dead")},
+        {"handler": "dynamo", "event": sns_event_for("/dead", traceparent=None)},
+        {"handler": "http", "event": sns_event_for("/dead", traceparent=None)},
+        {"handler": "sqs", "event": sns_event_for("/dead", traceparent=None)},
+        {"handler": "sqs_subscriber", "event": sqs_event_for("/dead")},
+        {"handler": "sns", "event": sns_event_for("/dead", traceparent=None)},
+        {"handler": "sns_subscriber", "event": sns_event_for("/dead", traceparent=None)},
     ]
     out = run(
         tmp_path,
@@ -138,7 +107,7 @@ LAMBDA_SEGMENT = "Root=1-6b000000-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=bbbbbbbbbbbbbb
 
 
 def record_with_xray_header() -> dict:
-    event = sqs_event("/xray")
+    event = sqs_event_for("/xray")
     event["Records"][0]["attributes"]["AWSTraceHeader"] = (
         "Root=1-6b000001-cccccccccccccccccccccccc;Parent=dddddddddddddddd;Sampled=1"
     )
@@ -148,7 +117,7 @@ def record_with_xray_header() -> dict:
 def test_xray_lambda_propagator_parents_api_spans_on_lambdas_segment_but_messages_win(tmp_path, local_aws) -> None:
     # GIVEN the xray/both profile (Active tracing): Lambda sets _X_AMZN_TRACE_ID per invocation
     calls = [
-        {"handler": "ingest", "event": api_gateway_event("GET", "/active")},
+        {"handler": "ingest", "event": api_request("/active")},
         {"handler": "sqs_subscriber", "event": record_with_xray_header()},
     ]
     env = {"OTEL_PROPAGATORS": "tracecontext,baggage,xray-lambda", "_X_AMZN_TRACE_ID": LAMBDA_SEGMENT}
@@ -164,7 +133,7 @@ def test_xray_lambda_propagator_parents_api_spans_on_lambdas_segment_but_message
 
 def test_jaeger_profile_ignores_lambdas_env_segment(tmp_path, local_aws) -> None:
     # GIVEN the jaeger profile: the `xray` propagator, Lambda tracing PassThrough (Sampled=0)
-    calls = [{"handler": "ingest", "event": api_gateway_event("GET", "/passthrough")}]
+    calls = [{"handler": "ingest", "event": api_request("/passthrough")}]
     env = {"OTEL_PROPAGATORS": "tracecontext,baggage,xray", "_X_AMZN_TRACE_ID": LAMBDA_SEGMENT.replace("=1", "=0")}
     [server] = [
         s
@@ -187,7 +156,7 @@ def restored_environments(tmp_path: Path, local_aws, count: int, *, skip_hooks: 
     environment restored from one snapshot shares — and the runtime's after-restore hooks run.
     """
     env = {"PYTHONPATH": str(SNAPSTART_RUNTIME)}
-    prime = [{"handler": "dynamo", "event": sns_event("/prime")}]
+    prime = [{"handler": "dynamo", "event": sns_event_for("/prime", traceparent=None)}]
     snapshot = tmp_path / "snapshot.pickle"
     init = tmp_path / "init"
     init.mkdir()
@@ -196,7 +165,8 @@ def restored_environments(tmp_path: Path, local_aws, count: int, *, skip_hooks: 
     for n in range(count):
         restored = tmp_path / f"env{n}"
         restored.mkdir()
-        calls = [{"handler": "dynamo", "event": sns_event(f"/restored/{n}/{i}")} for i in range(2)]
+        paths = [f"/restored/{n}/{i}" for i in range(2)]
+        calls = [{"handler": "dynamo", "event": sns_event_for(path, traceparent=None)} for path in paths]
         out = run(
             restored,
             local_aws,

@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 
 from functions.tracing import process_record, traced
 from tests.conftest import ROOT
+from tests.events import EVENTS as EVENTS_DIR
+from tests.events import LocalContext, canned
 from tracectl.cli import main
-from tracectl.lambda_context import LocalContext
 
-EVENTS = {p.stem: json.loads(p.read_text()) for p in sorted((ROOT / "tests" / "fixtures" / "events").glob("*.json"))}
+EVENTS = {p.stem: canned(p.stem) for p in sorted(EVENTS_DIR.glob("*.json"))}
 EXAMPLES = 400  # per property; five event properties → 2,000 events in `make test`
 
 json_values = st.recursive(

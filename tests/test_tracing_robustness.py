@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind
 import functions.tracing as tracing
 from functions.tracing import add_metadata, annotate, get_logger
 from functions.tracing._message_injection import inject_trace_context
-from tracectl.lambda_context import LocalContext
+from tests.events import LocalContext
 
 MALFORMED = [
     None,

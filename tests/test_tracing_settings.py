@@ -24,7 +24,7 @@ import functions.tracing as tracing
 memory = InMemorySpanExporter()
 tracing.setup(exporter=memory)
 import probe
-from tracectl.lambda_context import LocalContext
+from tests.events import LocalContext
 log = tracing.get_logger("probe.log")
 log.debug("a debug line")
 log.info("an info line")

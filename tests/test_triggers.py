@@ -11,10 +11,8 @@ from opentelemetry.trace import SpanKind
 
 from functions.tracing import _events as events
 from functions.tracing import process_record
-from tests.conftest import ROOT
-from tracectl.lambda_context import LocalContext
+from tests.events import EVENTS, LocalContext, canned
 
-EVENTS = ROOT / "tests" / "fixtures" / "events"
 W3C_TRACE = "5f8a1b2c0af7651916cd43dd8448eb21"  # the traceparent the fixtures carry
 W3C_SPAN = "b7ad6b7169203331"
 
@@ -117,8 +115,6 @@ EXPECTED = {
 CONTINUES = {"apigw_rest_v1", "apigw_http_v2", "alb_multi_value", "sns", "sqs", "msk_kafka", "eventbridge_traced"}
 
 
-def load(name: str) -> dict:
-    return json.loads((EVENTS / f"{name}.json").read_text())
 
 
 def test_every_fixture_is_covered() -> None:
@@ -142,7 +138,7 @@ def traced_echo(span_exporter):
 @pytest.mark.parametrize("fixture", sorted(EXPECTED))
 def test_each_trigger_gets_the_span_the_conventions_describe(fixture: str, traced_echo, spans) -> None:
     trigger, faas_trigger, kind, name, attributes = EXPECTED[fixture]
-    event = load(fixture)
+    event = canned(fixture)
     assert events.trigger_of(event) == trigger
     request_id = str(uuid.uuid4())
     assert traced_echo(event, LocalContext("fn", aws_request_id=request_id)) == "done"
@@ -158,7 +154,7 @@ def test_each_trigger_gets_the_span_the_conventions_describe(fixture: str, trace
 
 def test_a_dynamodb_stream_batch_joins_its_first_writer_and_links_every_writer(traced_echo, spans) -> None:
     # GIVEN two stream records whose items were written in two traces (the `traceparent` attribute)
-    event = load("dynamodb_stream")
+    event = canned("dynamodb_stream")
     request_id = str(uuid.uuid4())
     traced_echo(event, LocalContext("stream", aws_request_id=request_id))
     finished = spans()
@@ -179,7 +175,7 @@ def test_a_trigger_that_cannot_carry_context_starts_a_root_and_says_why_in_its_k
     # Jaeger mode these invocations are roots (in X-Ray mode Lambda's own header links S3 ones).
     for fixture in ("kinesis", "s3_put", "scheduled_event"):
         request_id = str(uuid.uuid4())
-        traced_echo(load(fixture), LocalContext("fn", aws_request_id=request_id))
+        traced_echo(canned(fixture), LocalContext("fn", aws_request_id=request_id))
         [span] = [s for s in spans() if s.attributes.get("faas.invocation_id") == request_id]
         assert span.parent is None and not span.links, fixture
 

@@ -153,7 +153,7 @@ def _same(x: Any, y: Any) -> bool:
         # Jaeger's legacy API renders array attributes as JSON strings
         text, values = (x, y) if isinstance(x, str) else (y, x)
         try:
-            return [str(v) for v in json.loads(text)] == [str(v) for v in values]
+            return [str(v) for v in json.loads(str(text))] == [str(v) for v in values]
         except (ValueError, TypeError):
             return False
     if isinstance(x, list | tuple) and isinstance(y, list | tuple):

@@ -72,8 +72,19 @@ class FunctionSpec:
 class ExecutionEnvironment:
     """Use as a context manager: the emulator and its runtime stop on exit."""
 
-    def __init__(self, function: FunctionSpec, *, task: Path, runtime_python: Path, log: Path) -> None:
+    def __init__(
+        self,
+        function: FunctionSpec,
+        *,
+        task: Path,
+        runtime_python: Path,
+        log: Path,
+        exec_wrapper: list[str] | None = None,
+    ) -> None:
+        """`exec_wrapper`: what starts the runtime, as Lambda's AWS_LAMBDA_EXEC_WRAPPER (a layer's
+        wrapper script, or a profiler): it is given the runtime's command to run."""
         self.function = function
+        self._exec_wrapper = exec_wrapper or []
         self._task = task
         self._runtime_python = runtime_python
         self._log = log
@@ -96,6 +107,7 @@ class ExecutionEnvironment:
             "env",
             f"AWS_LAMBDA_RUNTIME_API={self._proxy.address}",
             f"AWS_LAMBDA_INITIALIZATION_TYPE={self.function.initialization_type}",
+            *self._exec_wrapper,
             str(self._runtime_python),
         ]
         command = [
@@ -178,16 +190,16 @@ class ExecutionEnvironment:
             payload: Any = json.loads(text) if text else None
         except ValueError:
             payload = text
-        error = None
+        failure: dict[str, Any] | None = None
         if posted is not None and posted.kind == "error":
-            error = payload if isinstance(payload, dict) else {"errorType": "Unknown", "errorMessage": text}
+            failure = payload if isinstance(payload, dict) else {"errorType": "Unknown", "errorMessage": text}
         elif posted is None:
             # Nothing posted: the handler ran past its timeout, or init failed (the emulator's own words).
             kind = "Sandbox.Timedout" if text.startswith("Task timed out") else f"Runtime.Emulator{answer.status}"
-            error = {"errorType": kind, "errorMessage": text}
+            failure = {"errorType": kind, "errorMessage": text}
         return Invocation(
             payload=payload,
-            error=error,
+            error=failure,
             request_id=posted.request_id if posted else None,
             responded_s=posted.at - started if posted else None,
             posted_at=posted.at if posted else None,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import boto3
 import urllib3
+from werkzeug.serving import BaseWSGIServer
 
 from infra import topology
 from tracectl.aws_trace_headers import TraceHeaderRelay, serve_moto
@@ -49,7 +50,7 @@ class LocalAws:
     """
 
     def __init__(self) -> None:
-        self._server = None
+        self._server: BaseWSGIServer | None = None
         self.relay: TraceHeaderRelay | None = None
         self.endpoint = ""
         self.resources = Resources()
@@ -60,8 +61,7 @@ class LocalAws:
     def __enter__(self) -> LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         self._server, self.relay = serve_moto()
-        host, port = self._server.server_address[:2]
-        self.endpoint = f"http://{host}:{port}"
+        self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
         # moto keeps its state per process, not per server: start every run from nothing.
         urllib3.request("POST", f"{self.endpoint}/moto-api/reset", retries=False)
         self._create()
@@ -84,18 +84,19 @@ class LocalAws:
     def client(self, service: str):
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **boto_credentials())
 
-    def function_environment(self, spec: topology.Function) -> dict[str, str]:
+    def function_environment(
+        self, spec: topology.Function, *, external_url: str | None = None, fault_rate: float = 0.0
+    ) -> dict[str, str]:
         """The target env vars the stack would set for `spec` (TOPIC_ARN, QUEUE_URL, TABLE_NAME...)."""
-        env: dict[str, str] = {}
-        if spec.publishes_to:
-            env[topology.TOPIC_ARN_ENV] = self.resources.topic_arns[spec.publishes_to]
-        if spec.sends_to:
-            env[topology.QUEUE_URL_ENV] = self.resources.queue_urls[spec.sends_to]
-        if spec.puts_events_to:
-            env[topology.EVENT_BUS_ENV] = self.resources.event_bus_name
-        if spec.writes_table:
-            env[topology.TABLE_NAME_ENV] = self.resources.table_name
-        return env
+        targets = topology.Targets(
+            topic_arns=self.resources.topic_arns,
+            queue_urls=self.resources.queue_urls,
+            event_bus=self.resources.event_bus_name,
+            table=self.resources.table_name,
+            external_url=external_url,
+            fault_rate=fault_rate,
+        )
+        return topology.function_environment(spec, targets)
 
     def receive_sns_events(self, function_name: str, *, wait_seconds: int = 0) -> list[dict]:
         """SNS → Lambda events (one notification each) waiting for `function_name`; deleted once read."""

@@ -154,18 +154,15 @@ class LocalRun:
         tracing = tracing_environment(self.config, spec.name)
         for collector_only in (COLLECTOR_CONFIG_ENV, JAEGER_ENDPOINT_ENV, JAEGER_AUTHORIZATION_ENV):
             tracing.pop(collector_only, None)
+        assert self._external is not None
         env = {
             **self.aws.environment(),
             **tracing,
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_endpoint,  # the collector (or the demo's receiver)
-            **self.aws.function_environment(spec),
+            **self.aws.function_environment(spec, external_url=self._external.url, fault_rate=self.fault_rate),
         }
-        if spec.calls_external:
-            assert self._external is not None
-            env[topology.EXTERNAL_URL_ENV] = self._external.url
-            env[topology.FAULT_RATE_ENV] = repr(self.fault_rate)
-            if self.seed is not None:
-                env["FAULT_SEED"] = str(self.seed)
+        if spec.calls_external and self.seed is not None:
+            env["FAULT_SEED"] = str(self.seed)
         if self.span_record_dir is not None:
             env.update(span_record.layer_environment(self.span_record_dir, spec.name, task))
         return env

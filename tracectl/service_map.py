@@ -8,7 +8,6 @@ API calling its function. Each edge has a call count, error % and p50/p95 of the
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from urllib.parse import urlparse
 
 from rich.table import Table
 
+from tracectl.stats import percentile
 from tracectl.trace_model import Span, Trace
 
 API = "API Gateway"
@@ -93,13 +93,9 @@ def edges(traces: dict[str, Trace]) -> list[Edge]:
                 if resource and (parent is None or parent.service != span.service):
                     add(resource, span.service, span)
     return [
-        Edge(s, t, len(d), errors[(s, t)], _percentile(d, 50), _percentile(d, 95))
+        Edge(s, t, len(d), errors[(s, t)], percentile(d, 50), percentile(d, 95))
         for (s, t), d in sorted(durations.items())
     ]
-
-
-def _percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
 def _short_name(destination: object) -> str:

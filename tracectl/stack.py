@@ -27,6 +27,7 @@ from typing import Any
 import urllib3
 import yaml
 
+from infra.config import EXPORTERS
 from infra.exporter_profile import JAEGER_AUTHORIZATION_ENV, JAEGER_ENDPOINT_ENV
 from tracectl import tools
 from tracectl.lambda_events import REGION
@@ -36,7 +37,6 @@ from tracectl.processes import Child, free_port
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTOR_DIR = ROOT / "collector"
 JAEGER_CONFIG = COLLECTOR_DIR / "local" / "jaeger.yaml"
-EXPORTERS = ("xray", "jaeger", "both")
 READY_TIMEOUT_S = 60.0
 
 
@@ -163,7 +163,8 @@ class Stack:
                 },
             )
             self._start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto)], base_env)
-            self._wait("jaeger", lambda: self._answers("GET", f"{self.endpoints.jaeger_query}/api/services"))
+            endpoints = self.endpoints
+            self._wait("jaeger", lambda: self._answers("GET", f"{endpoints.jaeger_query}/api/services"))
             self._wait("moto", lambda: self._answers("GET", f"{aws_endpoint}/moto-api/data.json"))
             self._start(
                 "collector",
@@ -182,7 +183,7 @@ class Stack:
                     JAEGER_AUTHORIZATION_ENV: "",
                 },
             )
-            self._wait("collector", lambda: self._answers("POST", f"{self.endpoints.otlp_http}/v1/traces"))
+            self._wait("collector", lambda: self._answers("POST", f"{endpoints.otlp_http}/v1/traces"))
         except BaseException:
             self.__exit__()
             raise

@@ -23,6 +23,19 @@ from tracectl.trace_model import SourceError, Span, Trace
 BATCH = 5  # BatchGetTraces takes up to 5 ids per call
 
 
+def xray_client(*, region: str | None = None, emulator: str | None = None) -> Any:
+    """A boto3 X-Ray client: AWS's (boto3 resolves region, profile, credentials and
+    AWS_ENDPOINT_URL), or the local emulator's at `emulator` (moto, which takes any credentials)."""
+    import boto3
+
+    if emulator is not None:
+        from tracectl.lambda_events import REGION
+        from tracectl.local_aws import boto_credentials
+
+        return boto3.client("xray", endpoint_url=emulator, region_name=region or REGION, **boto_credentials())
+    return boto3.client("xray", region_name=region) if region else boto3.client("xray")
+
+
 def fetch(client: Any, trace_ids: list[str]) -> dict[str, Trace]:
     """{32-hex id: Trace} for the ids X-Ray has; ids it does not have (yet) are left out."""
     found: dict[str, Trace] = {}

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
@@ -13,16 +14,19 @@ from rich.table import Table
 
 from tracectl.commands.ids import hex_id
 from tracectl.commands.output import console, err, fail
-from tracectl.commands.traces import load, xray_client
+
+if TYPE_CHECKING:
+    from tracectl.trace_model import Trace
+from tracectl.commands.traces import load
 
 
 def fetch_sources(
     trace_id: str, *, xray: bool, region: str | None, jaeger: str | None, jaeger_header: str | None, local: Path | None
-) -> list[tuple[str, object]]:
+) -> list[tuple[str, Trace | None]]:
     """[(source name, Trace or None)] for each source asked for; SourceError if one cannot be read."""
     from tracectl import jaeger_source, xray_source
 
-    found: list[tuple[str, object]] = []
+    found: list[tuple[str, Trace | None]] = []
     if local is not None:
         found.append((f"local {local}", load(local).get(trace_id)))
     if jaeger is not None:
@@ -34,7 +38,7 @@ def fetch_sources(
             headers[name.strip()] = value.strip()
         found.append((f"Jaeger {jaeger}", jaeger_source.JaegerSource(jaeger, headers=headers).fetch(trace_id)))
     if xray:
-        found.append(("X-Ray", xray_source.fetch(xray_client(region), [trace_id]).get(trace_id)))
+        found.append(("X-Ray", xray_source.fetch(xray_source.xray_client(region=region), [trace_id]).get(trace_id)))
     return found
 
 
@@ -100,6 +104,7 @@ def compare(
         if trace is None:
             fail(f"trace {wanted} not found in {name}")
     (left_name, left), (right_name, right) = sources
+    assert left is not None and right is not None  # fail() exits
     comparison = compare_traces(left, right, left_name, right_name)
     print_comparison(comparison, left, right, as_json)
     sys.exit(1 if comparison.unexpected else 0)
@@ -122,8 +127,8 @@ def compare_when_arrived(
                 )
             except SourceError as error:
                 fail(str(error))
-            if all(trace is not None for _, trace in sources):
-                (left_name, left), (right_name, right) = sources
+            (left_name, left), (right_name, right) = sources
+            if left is not None and right is not None:
                 comparison = compare_traces(left, right, left_name, right_name)
                 console.print(f"{trace_id}: {comparison.verdict}")
                 for d in comparison.unexpected:

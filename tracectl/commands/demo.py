@@ -208,6 +208,7 @@ def _run_through_stack(requests_: int, uploads: int, out: Path, fault_rate: floa
     from tracectl.local_run import LocalRun
     from tracectl.stack import Stack, StackError
     from tracectl.trace_model import SourceError, load_jsonl
+    from tracectl.xray_source import xray_client
 
     record = out.parent / "sdk-spans"
     span_record.clear(record)
@@ -238,20 +239,11 @@ def _run_through_stack(requests_: int, uploads: int, out: Path, fault_rate: floa
             checks = pipeline_check.check(
                 load_jsonl(out),
                 jaeger=JaegerSource(endpoints.jaeger_query),
-                xray_client=_emulator_xray(endpoints.aws_endpoint),
+                xray_client=xray_client(emulator=endpoints.aws_endpoint),
             )
         except SourceError as error:
             fail(str(error))
     return stats, dead, checks
-
-
-def _emulator_xray(aws_endpoint: str):
-    import boto3
-
-    from tracectl.lambda_events import REGION
-    from tracectl.local_aws import boto_credentials
-
-    return boto3.client("xray", endpoint_url=aws_endpoint, region_name=REGION, **boto_credentials())
 
 
 def _report_checks(checks) -> int:

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
+from infra.config import EXPORTERS
 from tracectl.commands.output import err, fail
 
 
 @click.command()
 @click.option(
     "--exporter",
-    type=click.Choice(["xray", "jaeger", "both"]),
+    type=click.Choice(EXPORTERS),
     default="both",
     show_default=True,
     help="Which shipped collector config to run: collector/<exporter>.yaml.",

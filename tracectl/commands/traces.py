@@ -36,12 +36,6 @@ def load(file: Path) -> dict:
         fail(str(error))
 
 
-def xray_client(region: str | None):
-    import boto3
-
-    return boto3.client("xray", region_name=region) if region else boto3.client("xray")
-
-
 @click.group()
 def traces() -> None:
     """Read the traces a demo wrote (OTLP JSON lines)."""
@@ -106,9 +100,9 @@ def _list_xray(minutes: int, filter_expression: str | None, region: str | None, 
 
     end = datetime.now(UTC)
     try:
-        found = xray_source.summaries(
-            xray_client(region), end - timedelta(minutes=minutes), end, filter_expression=filter_expression
-        )
+        client = xray_source.xray_client(region=region)
+        start = end - timedelta(minutes=minutes)
+        found = xray_source.summaries(client, start, end, filter_expression=filter_expression)
     except SourceError as error:
         fail(str(error))
     for summary in found:
