@@ -1,45 +1,34 @@
 """Lambda-shaped environments, one per twin, so each twin pays for exactly what it would ship.
 
 A Lambda execution environment has three places on `sys.path`: the function's bundle (`/var/task`,
-first), the layers (`/opt/python`) and the runtime's own site-packages, where AWS ships boto3.
-Here: one bare venv plays the runtime (boto3 alone, the same version as the dev venv's), each twin
-gets its own `task/` (the working directory and first on `sys.path`), and a layer is a directory
-put on PYTHONPATH, as Lambda puts `/opt/python`:
+first), the layers (`/opt/python`) and the runtime's own site-packages, where AWS ships boto3 and
+the runtime interface client. Here (tracectl/lambda_env.py builds them, cached outside the
+repository): one bare venv of the chosen interpreter plays the runtime (boto3, awslambdaric), each
+twin gets its own `task/` (the working directory and first on `sys.path`), and a layer is a
+directory put on PYTHONPATH, as Lambda puts `/opt/python`:
 
 - plain: the handler only;
-- ours: exactly what `infra/bundling.py` ships (the same functions, for the local interpreter);
+- ours: exactly the bundle infra/bundle.py builds (the same recipe, for this interpreter);
 - powertools: the Powertools layer (aws-lambda-powertools + aws-xray-sdk);
-- adot: the ADOT Python layer's packages (aws-opentelemetry-distro) with its wrapper.
-
-Third-party packages are installed once per requirement set, in a cache outside the repository;
-our code (functions/, the twins, the child) is copied fresh on every run.
+- adot: the ADOT Python layer's packages (aws-opentelemetry-distro) with its wrapper;
+- otel_lite: lambda-otel-lite (an OpenTelemetry peer that exports after the response) with the
+  OTLP/HTTP exporter and the botocore instrumentation; it needs Python 3.12 or newer.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
-import subprocess
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
-from infra.bundle import (
-    compile_bytecode,
-    copy_shipped_code,
-    install_lambda_deps,
-    lambda_requirements,
-    optional_dependencies,
-)
+from infra.bundle import compile_bytecode, optional_dependencies
+from tracectl import lambda_env
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "otel-tracer" / "bench"
 # The ADOT Python layer's distribution (it pins an older OTel than we ship, hence its own layer dir).
 ADOT_REQUIREMENTS = ["aws-opentelemetry-distro==0.21.0"]
+OTEL_LITE_MINIMUM = "3.12"
 # `bin/opentelemetry-instrument` is `sys.exit(run())`; this is the same with `execl` made a no-op.
 _WRAPPER_WITHOUT_EXEC = (
     "import sys; import opentelemetry.instrumentation.auto_instrumentation as w; "
@@ -49,13 +38,18 @@ _WRAPPER_WITHOUT_EXEC = (
 
 @dataclass(frozen=True)
 class Twin:
-    """How to start one twin's fresh process: `command + [WARM, EVENT_FILE]`, `env` on top of the base,
-    in its `task` directory (Lambda's working directory is the bundle)."""
+    """How to start one twin: directly (`command + [WARM, EVENT_FILE]`, bench/child.py) or as Lambda
+    runs it (`handler` in the emulator, behind `exec_wrapper`); `env` on top of the base, in its
+    `task` directory (Lambda's working directory is the bundle)."""
 
     name: str
     task: Path
     command: list[str]
+    handler: str
+    """The handler string the runtime client resolves, e.g. `bench.twins.ours.handler`."""
     env: dict[str, str] = field(default_factory=dict)
+    exec_wrapper: list[str] = field(default_factory=list)
+    """What starts the runtime under Lambda (the ADOT layer's AWS_LAMBDA_EXEC_WRAPPER)."""
     # ADOT's wrapper is a first interpreter that execs the second; callgrind loses what a process did
     # before exec, so under callgrind it runs as two processes: this one (the wrapper up to its exec)
     # and `callgrind_direct` (the exec'd interpreter, with the environment the wrapper gives it).
@@ -70,77 +64,49 @@ class Twin:
         return [(self.wrapper_only, self.env), ([*command, *args], env)]
 
 
-def _pip_target(target: Path, requirements: list[str]) -> None:
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*command, "--target", str(target), *requirements], check=True)
-
-
-def _cached(key_parts: object, build: Callable[[Path], None]) -> Path:
-    """A directory built once per `key_parts` (and Python version) by `build(path)`."""
-    key = json.dumps([key_parts, sys.version_info[:2]], sort_keys=True)
-    path = CACHE / hashlib.sha256(key.encode()).hexdigest()[:16]
-    if not (path / ".complete").exists():
-        shutil.rmtree(path, ignore_errors=True)
-        path.mkdir(parents=True)
-        build(path)
-        (path / ".complete").touch()
-    return path
-
-
-def _runtime() -> Path:
-    """The runtime: a bare interpreter whose site-packages holds boto3 alone. Returns its python."""
-    boto3 = f"boto3=={metadata.version('boto3')}"
+def _layer(name: str, requirements: list[str], python: str) -> Path:
+    """A layer's packages, with bytecode for the runtime, as a layer built for it ships them."""
 
     def build(path: Path) -> None:
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path / "venv")], check=True)
-        python = path / "venv" / "bin" / "python"
-        site = subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        _pip_target(Path(site), [boto3])
+        lambda_env.pip_install(path, requirements, python)
+        compile_bytecode(path, python)
 
-    return _cached(["runtime", boto3], build) / "venv" / "bin" / "python"
+    key = ["layer", name, str(Path(python).resolve()), lambda_env.python_version(python), requirements, "compiled"]
+    return lambda_env.cached(key, build)
 
 
-def _task(work: Path, name: str, python: str, deps: Path | None, ours: bool) -> Path:
-    """`work/<name>/task`: the twin's bundle — cached deps (if any), then our code, fresh."""
+def _task(work: Path, name: str, python: str, bundle: Path | None) -> Path:
+    """`work/<name>/task`: the twin's bundle (ours: the real one, linked), then the twins and the child."""
     task = work / name / "task"
     shutil.rmtree(task, ignore_errors=True)
-    if deps is not None:
-        shutil.copytree(deps, task, ignore=shutil.ignore_patterns(".complete"), symlinks=True)
+    if bundle is not None:
+        shutil.copytree(bundle, task, ignore=shutil.ignore_patterns(".complete"), copy_function=os.link)
     task.mkdir(parents=True, exist_ok=True)
-    if ours:
-        copy_shipped_code(task)
     twins = task / "bench"
     shutil.copytree(ROOT / "bench" / "twins", twins / "twins", ignore=shutil.ignore_patterns("__pycache__"))
     (twins / "__init__.py").write_text("")
     shutil.copy(ROOT / "bench" / "child.py", task / "bench_child.py")
     shutil.copy(ROOT / "bench" / "profile_child.py", task / "bench_profile_child.py")
-    # As `infra/bundling.py` does with the runtime's interpreter; here the runtime is this interpreter.
-    compile_bytecode(task, python)
+    for path in (twins, task / "bench_child.py", task / "bench_profile_child.py"):
+        compile_bytecode(path, python)  # as the bundler does, with the runtime's own interpreter
     return task
 
 
-def build_twins(work: Path) -> dict[str, Twin]:
-    """The four twins, ready to run from `work` (the run's scratch directory)."""
-    python = str(_runtime())
-    ours_deps = _cached(["ours", lambda_requirements()], lambda p: install_lambda_deps(p, []))
-    powertools = optional_dependencies("bench")
-    powertools_layer = _cached(["powertools", powertools], lambda p: _pip_target(p, powertools))
-    adot_layer = _cached(["adot", ADOT_REQUIREMENTS], lambda p: _pip_target(p, ADOT_REQUIREMENTS))
+def otel_lite_possible(python: str) -> bool:
+    major, minor = (int(p) for p in lambda_env.python_version(python).split("."))
+    return (major, minor) >= tuple(int(p) for p in OTEL_LITE_MINIMUM.split("."))
 
-    tasks = {
-        "plain": _task(work, "plain", python, None, ours=False),
-        "ours": _task(work, "ours", python, ours_deps, ours=True),
-        "powertools": _task(work, "powertools", python, None, ours=False),
-        "adot": _task(work, "adot", python, None, ours=False),
-    }
+
+def build_twins(work: Path, python: str) -> dict[str, Twin]:
+    """The twins for a runtime of `python`, ready to run from `work` (the run's scratch directory)."""
+    runtime = str(lambda_env.runtime(python))
+    powertools_layer = _layer("powertools", optional_dependencies("bench"), runtime)
+    adot_layer = _layer("adot", ADOT_REQUIREMENTS, runtime)
+    names = ["plain", "ours", "powertools", "adot", *(["otel_lite"] if otel_lite_possible(runtime) else [])]
+    tasks = {name: _task(work, name, runtime, lambda_env.bundle(runtime) if name == "ours" else None) for name in names}
 
     def child(name: str, module: str) -> list[str]:
-        return [python, str(tasks[name] / "bench_child.py"), f"bench.twins.{module}"]
+        return [runtime, str(tasks[name] / "bench_child.py"), f"bench.twins.{module}"]
 
     # As the ADOT Python layer runs a function: its `opentelemetry-instrument` wrapper with the AWS
     # distro and configurator; the aws-lambda instrumentation wraps the handler named by _HANDLER.
@@ -155,28 +121,48 @@ def build_twins(work: Path) -> dict[str, Twin]:
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_AWS_APPLICATION_SIGNALS_ENABLED": "false",
     }
-    wrapper = [python, str(adot_layer / "bin" / "opentelemetry-instrument")]
+    wrapper = [runtime, str(adot_layer / "bin" / "opentelemetry-instrument")]
     auto_instrumentation = adot_layer / "opentelemetry" / "instrumentation" / "auto_instrumentation"
     # What the wrapper's exec hands on: its own directory (sitecustomize) and the cwd first on PYTHONPATH.
     exec_path = os.pathsep.join([str(auto_instrumentation), str(tasks["adot"]), str(adot_layer)])
-    return {
-        "plain": Twin("plain", tasks["plain"], child("plain", "plain")),
-        "ours": Twin("ours", tasks["ours"], child("ours", "ours"), {"OTEL_PROPAGATORS": "tracecontext,baggage,xray"}),
+    twins = {
+        "plain": Twin("plain", tasks["plain"], child("plain", "plain"), "bench.twins.plain.handler"),
+        "ours": Twin(
+            "ours",
+            tasks["ours"],
+            child("ours", "ours"),
+            "bench.twins.ours.handler",
+            {"OTEL_PROPAGATORS": "tracecontext,baggage,xray"},
+        ),
         "powertools": Twin(
             "powertools",
             tasks["powertools"],
             child("powertools", "powertools"),
+            "bench.twins.powertools.handler",
             {"PYTHONPATH": str(powertools_layer), "POWERTOOLS_SERVICE_NAME": "bench"},
         ),
         "adot": Twin(
             "adot",
             tasks["adot"],
             [*wrapper, *child("adot", "plain")],
+            "bench.twins.plain.handler",
             adot_env,
+            exec_wrapper=wrapper,
             # The wrapper up to its exec (callgrind loses a process's counts at exec, so the exec is
             # stubbed out here)…
-            wrapper_only=[python, "-c", _WRAPPER_WITHOUT_EXEC],
+            wrapper_only=[runtime, "-c", _WRAPPER_WITHOUT_EXEC],
             # …and the interpreter it execs, started directly.
             callgrind_direct=(child("adot", "plain"), {**adot_env, "PYTHONPATH": exec_path}),
         ),
     }
+    if "otel_lite" in tasks:
+        layer = _layer("otel_lite", optional_dependencies("bench-otel-lite"), runtime)
+        twins["otel_lite"] = Twin(
+            "otel_lite",
+            tasks["otel_lite"],
+            child("otel_lite", "otel_lite"),
+            "bench.twins.otel_lite.handler",
+            # Direct runs have no Runtime API: it flushes in the handler (bench/emulated.py: after the response).
+            {"PYTHONPATH": str(layer), "LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "sync"},
+        )
+    return twins

@@ -54,7 +54,8 @@ def profile(console: Console, runner: Runner, twins: dict[str, Twin], warm: int)
     cold = Table(title="cold: ours' process grown step by step (instructions)")
     for column in ("step", "total", "step's cost"):
         cold.add_column(column, justify="left" if column == "step" else "right")
-    code, previous = [], None
+    code: list[str] = []
+    previous: float | None = None
     for label, added in COLD_STEPS:
         code.append(added)
         total = runner.count([python, "-c", "; ".join(code)], ours.env, ours.task)

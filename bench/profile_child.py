@@ -14,7 +14,7 @@ from bench_child import Context  # bench/child.py, copied beside this file into 
 from bench.twins import handle
 
 
-def handler_for(step: str):  # type: ignore[no-untyped-def]
+def handler_for(step: str):
     if step == "plain":
         return handle
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -22,11 +22,11 @@ def handler_for(step: str):  # type: ignore[no-untyped-def]
     import functions.tracing as tracing
 
     class Nowhere(SpanExporter):
-        def export(self, spans):  # type: ignore[no-untyped-def]
+        def export(self, spans):
             return SpanExportResult.SUCCESS
 
     class EncodeOnly(SpanExporter):
-        def export(self, spans):  # type: ignore[no-untyped-def]
+        def export(self, spans):
             from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
             encode_spans(spans).SerializeToString()

@@ -1,7 +1,10 @@
 """The benchmark's trace endpoints, in their own process so their work never competes with moto's.
 
-    python bench/sink.py OUT_DIR   → prints one JSON line {"otlp": URL, "xray_daemon": "127.0.0.1:PORT"},
-                                     serves until killed
+    python bench/sink.py OUT_DIR [ANSWER_AFTER_S]
+        → prints one JSON line {"otlp": URL, "xray_daemon": "127.0.0.1:PORT"}, serves until killed
+
+ANSWER_AFTER_S: answer each OTLP/HTTP export that much later, as the ADOT collector layer answers
+only once it has exported to X-Ray or Jaeger (the UDP paths are never answered: nothing waits).
 
 OTLP/HTTP (ours) goes to OUT_DIR/otlp.jsonl. X-Ray daemon datagrams: segment documents
 (Powertools' X-Ray SDK) to OUT_DIR/xray.jsonl, one per line; OTLP over UDP (the ADOT Python layer's
@@ -47,7 +50,9 @@ def serve_xray_daemon(out_dir: Path) -> socketserver.UDPServer:
 
 if __name__ == "__main__":
     out = Path(sys.argv[1])
-    with OtlpReceiver(out / "otlp.jsonl") as receiver:
+    answer_after_s = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    with OtlpReceiver(out / "otlp.jsonl", answer_after_s=answer_after_s) as receiver:
         host, port = serve_xray_daemon(out).server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         print(json.dumps({"otlp": receiver.endpoint, "xray_daemon": f"{host}:{port}"}), flush=True)
         threading.Event().wait()

@@ -1,0 +1,150 @@
+"""The twins as Lambda runs them: AWS's runtime interface emulator and the real runtime client.
+
+Two measures the direct runs (bench/child.py) cannot make:
+
+- **response latency**: per warm invocation, from invoke until the runtime posts its response
+  (when AWS answers the caller; the emulator's own answer waits for extensions, so the Runtime
+  API proxy's record of the post is used), with the OTLP backend answering each export 80 ms
+  late, as the ADOT collector layer answers only once it has exported (tracectl/otlp_receiver.py).
+  The twins run interleaved, one invocation each in turn; the first (cold) one is left out.
+- **instructions under the runtime client** (callgrind on the runtime process, through the
+  emulator's exec wrapper; its counts are written when the process is signalled to end): cold = the
+  runtime's start to the end of the first invocation, warm = (a run with W more invocations minus
+  the cold run) / W. This is the cost as shipped: the runtime client's loop for every twin, and
+  for ours the after-response extension's registration, thread and `next` calls.
+ADOT's wrapper execs a second interpreter, which callgrind cannot follow into one count here: it
+gets the response-latency row only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from bench.envs import Twin
+from tracectl import lambda_env
+from tracectl.execution_environment import ExecutionEnvironment, FunctionSpec
+from tracectl.stats import percentile
+
+BACKEND_S = 0.08
+"""How late the OTLP backend answers each export."""
+_COLLECTED = re.compile(r"==\d+== Collected : (\d+)")
+CALLGRIND_TWINS = ("plain", "ours", "powertools", "otel_lite")
+# Generous: under callgrind a cold start is ~50 times slower.
+TIMEOUT_S = 900
+# lambda-otel-lite exports after the response only in this mode (its default flushes in the handler).
+_EMULATED_ENV = {"otel_lite": {"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "async"}}
+
+
+def _function(twin: Twin, base_env: dict[str, str], runtime: Path) -> FunctionSpec:
+    return FunctionSpec(
+        name=f"bench-{twin.name}",
+        handler=twin.handler,
+        python_version=lambda_env.python_version(str(runtime)),
+        memory_mb=512,
+        timeout_s=TIMEOUT_S,
+        environment={
+            **base_env,
+            "OTEL_SERVICE_NAME": f"bench-{twin.name}",
+            **twin.env,
+            **_EMULATED_ENV.get(twin.name, {}),
+        },
+    )
+
+
+@contextmanager
+def _environment(twin: Twin, base_env: dict[str, str], runtime: Path, log: Path,
+                 profiler: list[str] | None = None) -> Iterator[ExecutionEnvironment]:
+    wrapper = [*(profiler or []), *twin.exec_wrapper]
+    with ExecutionEnvironment(
+        _function(twin, base_env, runtime), task=twin.task, runtime_python=runtime, log=log, exec_wrapper=wrapper
+    ) as environment:
+        yield environment
+
+
+def response_latency(twins: dict[str, Twin], base_env: dict[str, str], event: dict, scratch: Path,
+                     invocations: int, trace_header: Callable[[], str]) -> dict[str, dict]:
+    """Per twin: warm response p50/p99 (ms), environment held p50 (ms), cold response, failures.
+
+    Every invocation gets a fresh sampled X-Ray header, as Lambda with Active tracing gives it
+    (the X-Ray SDK, Powertools', traces nothing without one)."""
+    runtime = lambda_env.runtime(next(iter(twins.values())).command[0])
+    responded: dict[str, list[float]] = {name: [] for name in twins}
+    held: dict[str, list[float]] = {name: [] for name in twins}
+    cold: dict[str, float] = {}
+    errors = dict.fromkeys(twins, 0)
+    with ExitStack() as running:
+        environments = {
+            name: running.enter_context(_environment(twin, base_env, runtime, scratch / f"emulated-{name}.log"))
+            for name, twin in twins.items()
+        }
+        for round_number in range(1 + invocations):
+            for name, environment in environments.items():
+                invocation = environment.invoke(event, trace_header=trace_header())
+                if invocation.error is not None or invocation.responded_s is None:
+                    errors[name] += 1
+                    continue
+                if round_number == 0:
+                    cold[name] = invocation.responded_s * 1000
+                else:
+                    responded[name].append(invocation.responded_s * 1000)
+                    held[name].append(invocation.finished_s * 1000)
+    return {
+        name: {
+            "warm_response_ms_p50": round(statistics.median(responded[name]), 3),
+            "warm_response_ms_p99": round(percentile(responded[name], 99), 3),
+            "warm_environment_held_ms_p50": round(statistics.median(held[name]), 3),
+            "cold_response_ms": round(cold.get(name, float("nan")), 1),
+            "failed_invocations": errors[name],
+            "invocations": 1 + invocations,
+        }
+        for name in twins
+    }
+
+
+def instructions(twins: dict[str, Twin], base_env: dict[str, str], event: dict, scratch: Path,
+                 warm: int) -> dict[str, dict[str, float]]:
+    """Per twin (but ADOT): cold and warm-per-invocation instructions of the runtime process."""
+    runtime = lambda_env.runtime(next(iter(twins.values())).command[0])
+    counted = {}
+    for name in CALLGRIND_TWINS:
+        if name not in twins:
+            continue
+        cold = _count(twins[name], base_env, event, scratch, runtime, 0)
+        both = _count(twins[name], base_env, event, scratch, runtime, warm)
+        counted[name] = {"cold": cold, "warm_per_invocation": (both - cold) / warm}
+    return counted
+
+
+def _count(twin: Twin, base_env: dict[str, str], event: dict, scratch: Path, runtime: Path, warm: int) -> int:
+    """Instructions of the runtime process for 1 + `warm` invocations (hash seed fixed)."""
+    out = scratch / f"callgrind-{twin.name}-{warm}.out"
+    log = scratch / f"callgrind-{twin.name}-{warm}.log"
+    profiler = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+    seeded = {**base_env, "PYTHONHASHSEED": "0"}
+    with _environment(twin, seeded, runtime, log, profiler) as environment:
+        for number in range(1 + warm):
+            # The same header sequence every run: the counts depend on nothing that varies.
+            header = f"Root=1-5f8a1b2c-{number:024x};Parent={number + 1:016x};Sampled=1"
+            invocation = environment.invoke(event, trace_header=header)
+            if invocation.error is not None:
+                raise RuntimeError(f"{twin.name} under callgrind failed: {invocation.error}")
+        pid = environment.runtime_pid()
+        if pid is None:
+            raise RuntimeError(f"{twin.name}: no runtime process to stop")
+        # A signal no twin handles, whose default action ends the process: valgrind writes its
+        # counts then (lambda-otel-lite catches SIGTERM and then waits on its extension thread).
+        os.kill(pid, signal.SIGUSR2)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _COLLECTED.search(log.read_text(errors="replace")):
+            time.sleep(0.2)
+    counts = _COLLECTED.findall(log.read_text(errors="replace"))
+    if len(counts) != 1:
+        raise RuntimeError(f"{twin.name}: callgrind reported {counts} (log: {log})")
+    return int(counts[0])
