@@ -44,6 +44,7 @@ from rich.table import Table
 
 from bench import collector_cost, emulated, report
 from bench.envs import OTEL_LITE_MINIMUM, Twin, build_twins, otel_lite_possible
+from tracectl import lambda_env
 from tracectl.lambda_events import api_gateway_event
 from tracectl.lambda_trace_header import new_trace_header
 from tracectl.local_aws import LocalAws
@@ -52,15 +53,20 @@ from tracectl.trace_model import load_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 # Ours against plain: (measure, limit, where the limit comes from).
-TARGETS = {
+TARGETS: dict[str, tuple[float | None, str]] = {
     "cold_instructions_ratio": (1.15, "the aim"),
     "warm_instructions_ratio": (1.25, "the aim"),
-    "cold_instructions_ratio_not_worse": (1.349, "no worse than before exporting after the response"),
-    "warm_instructions_ratio_not_worse": (1.553, "no worse than before exporting after the response"),
+    "cold_instructions_ratio_not_worse": (None, "no worse than before exporting after the response"),
+    "warm_instructions_ratio_not_worse": (None, "no worse than before exporting after the response"),
     "warm_response_added_p50_ms": (1.0, "80 ms backend, under the runtime client"),
     "peak_rss_added_mib": (5.0, "the aim"),
     "spans_lost": (0, "every run"),
 }
+# The ratios before spans were exported after the response (commit df29c4b), per runtime Python:
+# that commit's twins measured with this command on this machine's kind on 2026-12-01 (plain warm
+# 7.10 M, ours 11.87 M instructions on 3.11). Measured again, not copied from older runs: plain's
+# count moves with the runtime environment (boto3's version), so only same-day ratios compare.
+BEFORE_EXPORT_AFTER_RESPONSE = {"3.11": {"cold": 1.348, "warm": 1.672}}
 # Spans each traced twin should deliver per invocation: the invocation, UpdateItem, Publish.
 SPANS_PER_INVOCATION = {"plain": 0, "ours": 3, "powertools": 3, "adot": 3, "otel_lite": 3}
 _COLLECTED = re.compile(r"==\d+== Collected : (\d+)")
@@ -144,6 +150,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per twin for wall time (default 15)")
     parser.add_argument("--warm", type=int, default=100, help="warm invocations per process (default 100)")
     parser.add_argument("--python", default=sys.executable, help="the runtime's interpreter (default: this one)")
+    parser.add_argument("--emulated", type=int, default=300, help="warm invocations per twin under the emulator")
     parser.add_argument("--profile", action="store_true", help="where ours spends its extra instructions")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmark.md and the README alone")
@@ -220,9 +227,9 @@ def measure_emulated(
         "AWS_XRAY_DAEMON_ADDRESS": sink["xray_daemon"],  # Lambda sets it with Active tracing
     }
     headers = random.Random(0)
-    console.print(f"under the runtime interface emulator: {args.warm} warm invocations each, backend 80 ms late…")
+    console.print(f"under the runtime interface emulator: {args.emulated} warm invocations each, backend 80 ms late…")
     response = emulated.response_latency(
-        twins, env, event, scratch, args.warm, lambda: new_trace_header(headers, sampled=True)
+        twins, env, event, scratch, args.emulated, lambda: new_trace_header(headers, sampled=True)
     )
     console.print("…and instructions of the runtime process under callgrind (a few minutes)")
     instructions = emulated.instructions(twins, env, event, scratch, args.warm)
@@ -233,9 +240,6 @@ def measure_emulated(
     for counted in instructions.values():
         counted["cold_ratio"] = round(counted["cold"] / plain["cold"], 3)
         counted["warm_ratio"] = round(counted["warm_per_invocation"] / plain["warm_per_invocation"], 3)
-    plain_p50 = response["plain"]["warm_response_ms_p50"]
-    for row in response.values():
-        row["warm_response_added_p50_ms"] = round(row["warm_response_ms_p50"] - plain_p50, 3)
     return {
         "backend_answers_after_ms": emulated.BACKEND_S * 1000,
         "response": response,
@@ -316,8 +320,11 @@ def summarise(
         twin["warm_wall_added_p50_ms"] = round(twin["warm_ms_p50"] - plain["warm_ms_p50"], 3)
         twin["peak_rss_added_mib"] = round(twin["peak_rss_mib_median"] - plain["peak_rss_mib_median"], 2)
     return {
-        "command": f"python -m bench --runs {args.runs} --warm {args.warm} --python {args.python}",
+        "command": (
+            f"python -m bench --runs {args.runs} --warm {args.warm} --emulated {args.emulated} --python {args.python}"
+        ),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "runtime_python": lambda_env.python_version(args.python),
         "twins": twins,
         "invocations": invocations,
     }
@@ -335,9 +342,14 @@ def against_targets(results: dict) -> dict[str, dict]:
         "peak_rss_added_mib": ours["peak_rss_added_mib"],
         "spans_lost": sum(run["ours"]["expected"] - run["ours"]["received"] for run in spans),
     }
+    before = BEFORE_EXPORT_AFTER_RESPONSE.get(results.get("runtime_python", ""))
+    limits = {k: limit for k, (limit, _) in TARGETS.items()}
+    limits["cold_instructions_ratio_not_worse"] = before["cold"] if before else None
+    limits["warm_instructions_ratio_not_worse"] = before["warm"] if before else None
     return {
-        k: {"measured": v, "target": TARGETS[k][0], "why": TARGETS[k][1], "met": v <= TARGETS[k][0]}
+        k: {"measured": v, "target": limits[k], "why": TARGETS[k][1], "met": v <= limits[k]}
         for k, v in measured.items()
+        if limits[k] is not None  # no same-day baseline for this Python: no row
     }
 
 

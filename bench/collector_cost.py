@@ -50,8 +50,13 @@ def _one_start(config: str, work: Path) -> dict[str, float]:
         "JAEGER_ENDPOINT": f"http://127.0.0.1:{free_port()}",
         "JAEGER_AUTHORIZATION": "",
     }
-    command = [str(tools.binary(tools.COLLECTOR)), "--config", str(COLLECTOR_DIR / f"{config}.yaml"), "--config",
-               str(overlay)]
+    command = [
+        str(tools.binary(tools.COLLECTOR)),
+        "--config",
+        str(COLLECTOR_DIR / f"{config}.yaml"),
+        "--config",
+        str(overlay),
+    ]
     http = urllib3.PoolManager(timeout=urllib3.Timeout(total=1.0), retries=False)
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -60,8 +65,12 @@ def _one_start(config: str, work: Path) -> dict[str, float]:
             if process.poll() is not None:
                 raise RuntimeError(f"the collector exited running {config}.yaml")
             try:
-                answer = http.request("POST", f"http://127.0.0.1:{port}/v1/traces", body=b"",
-                                      headers={"Content-Type": "application/x-protobuf"})
+                answer = http.request(
+                    "POST",
+                    f"http://127.0.0.1:{port}/v1/traces",
+                    body=b"",
+                    headers={"Content-Type": "application/x-protobuf"},
+                )
                 if answer.status < 300:
                     break
             except urllib3.exceptions.HTTPError:
@@ -70,8 +79,11 @@ def _one_start(config: str, work: Path) -> dict[str, float]:
                 raise RuntimeError(f"the collector did not get ready with {config}.yaml in 30 s")
             time.sleep(0.005)
         ready_ms = (time.monotonic() - started) * 1000
-        return {"ready_ms": ready_ms, "rss_mib": _status_kib(process.pid, "VmRSS") / 1024,
-                "peak_rss_mib": _status_kib(process.pid, "VmHWM") / 1024}
+        return {
+            "ready_ms": ready_ms,
+            "rss_mib": _status_kib(process.pid, "VmRSS") / 1024,
+            "peak_rss_mib": _status_kib(process.pid, "VmHWM") / 1024,
+        }
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -59,8 +59,9 @@ def _function(twin: Twin, base_env: dict[str, str], runtime: Path) -> FunctionSp
 
 
 @contextmanager
-def _environment(twin: Twin, base_env: dict[str, str], runtime: Path, log: Path,
-                 profiler: list[str] | None = None) -> Iterator[ExecutionEnvironment]:
+def _environment(
+    twin: Twin, base_env: dict[str, str], runtime: Path, log: Path, profiler: list[str] | None = None
+) -> Iterator[ExecutionEnvironment]:
     wrapper = [*(profiler or []), *twin.exec_wrapper]
     with ExecutionEnvironment(
         _function(twin, base_env, runtime), task=twin.task, runtime_python=runtime, log=log, exec_wrapper=wrapper
@@ -68,15 +69,20 @@ def _environment(twin: Twin, base_env: dict[str, str], runtime: Path, log: Path,
         yield environment
 
 
-def response_latency(twins: dict[str, Twin], base_env: dict[str, str], event: dict, scratch: Path,
-                     invocations: int, trace_header: Callable[[], str]) -> dict[str, dict]:
+def response_latency(
+    twins: dict[str, Twin],
+    base_env: dict[str, str],
+    event: dict,
+    scratch: Path,
+    invocations: int,
+    trace_header: Callable[[], str],
+) -> dict[str, dict]:
     """Per twin: warm response p50/p99 (ms), environment held p50 (ms), cold response, failures.
 
     Every invocation gets a fresh sampled X-Ray header, as Lambda with Active tracing gives it
     (the X-Ray SDK, Powertools', traces nothing without one)."""
     runtime = lambda_env.runtime(next(iter(twins.values())).command[0])
-    responded: dict[str, list[float]] = {name: [] for name in twins}
-    held: dict[str, list[float]] = {name: [] for name in twins}
+    rounds: list[dict[str, tuple[float, float]]] = []  # per round: twin → (response ms, held ms)
     cold: dict[str, float] = {}
     errors = dict.fromkeys(twins, 0)
     with ExitStack() as running:
@@ -85,6 +91,7 @@ def response_latency(twins: dict[str, Twin], base_env: dict[str, str], event: di
             for name, twin in twins.items()
         }
         for round_number in range(1 + invocations):
+            this_round = {}
             for name, environment in environments.items():
                 invocation = environment.invoke(event, trace_header=trace_header())
                 if invocation.error is not None or invocation.responded_s is None:
@@ -93,23 +100,31 @@ def response_latency(twins: dict[str, Twin], base_env: dict[str, str], event: di
                 if round_number == 0:
                     cold[name] = invocation.responded_s * 1000
                 else:
-                    responded[name].append(invocation.responded_s * 1000)
-                    held[name].append(invocation.finished_s * 1000)
-    return {
-        name: {
-            "warm_response_ms_p50": round(statistics.median(responded[name]), 3),
-            "warm_response_ms_p99": round(percentile(responded[name], 99), 3),
-            "warm_environment_held_ms_p50": round(statistics.median(held[name]), 3),
+                    this_round[name] = (invocation.responded_s * 1000, invocation.finished_s * 1000)
+            if round_number:
+                rounds.append(this_round)
+    results = {}
+    for name in twins:
+        responded = [r[name][0] for r in rounds if name in r]
+        held = [r[name][1] for r in rounds if name in r]
+        # Each round runs every twin once, back to back: the difference within a round cancels the
+        # drift of a shared machine (moto's speed, the other core's load) that medians apart keep.
+        paired = [r[name][0] - r["plain"][0] for r in rounds if name in r and "plain" in r]
+        results[name] = {
+            "warm_response_ms_p50": round(statistics.median(responded), 3),
+            "warm_response_ms_p99": round(percentile(responded, 99), 3),
+            "warm_response_added_p50_ms": round(statistics.median(paired), 3),
+            "warm_environment_held_ms_p50": round(statistics.median(held), 3),
             "cold_response_ms": round(cold.get(name, float("nan")), 1),
             "failed_invocations": errors[name],
             "invocations": 1 + invocations,
         }
-        for name in twins
-    }
+    return results
 
 
-def instructions(twins: dict[str, Twin], base_env: dict[str, str], event: dict, scratch: Path,
-                 warm: int) -> dict[str, dict[str, float]]:
+def instructions(
+    twins: dict[str, Twin], base_env: dict[str, str], event: dict, scratch: Path, warm: int
+) -> dict[str, dict[str, float]]:
     """Per twin (but ADOT): cold and warm-per-invocation instructions of the runtime process."""
     runtime = lambda_env.runtime(next(iter(twins.values())).command[0])
     counted = {}

@@ -14,8 +14,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmark.md"
 README = ROOT / "README.md"
-NAMES = {"plain": "plain", "ours": "**ours**", "powertools": "Powertools", "adot": "ADOT Python layer",
-         "otel_lite": "lambda-otel-lite"}
+NAMES = {
+    "plain": "plain",
+    "ours": "**ours**",
+    "powertools": "Powertools",
+    "adot": "ADOT Python layer",
+    "otel_lite": "lambda-otel-lite",
+}
 
 
 def _m(instructions: float) -> str:
@@ -25,20 +30,36 @@ def _m(instructions: float) -> str:
 def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     twins, spans, emulated = results["twins"], results["spans"], results["emulated"]
     direct_instructions = [
-        [NAMES[n], _m(t["cold_instructions"]), f"{t['cold_instructions_ratio']:.3f}",
-         _m(t["warm_instructions_per_invocation"]), f"{t['warm_instructions_ratio']:.3f}"]
+        [
+            NAMES[n],
+            _m(t["cold_instructions"]),
+            f"{t['cold_instructions_ratio']:.3f}",
+            _m(t["warm_instructions_per_invocation"]),
+            f"{t['warm_instructions_ratio']:.3f}",
+        ]
         for n, t in twins.items()
     ]
     wall = [
-        [NAMES[n], f"{t['cold_ms_median']:.0f}", f"{t['cold_wall_ratio']:.2f}", f"{t['warm_ms_p50']:.2f}",
-         f"{t['warm_wall_added_p50_ms']:+.2f}", f"{t['peak_rss_mib_median']:.1f}",
-         f"{spans[n]['received']}/{spans[n]['expected']}"]
+        [
+            NAMES[n],
+            f"{t['cold_ms_median']:.0f}",
+            f"{t['cold_wall_ratio']:.2f}",
+            f"{t['warm_ms_p50']:.2f}",
+            f"{t['warm_wall_added_p50_ms']:+.2f}",
+            f"{t['peak_rss_mib_median']:.1f}",
+            f"{spans[n]['received']}/{spans[n]['expected']}",
+        ]
         for n, t in twins.items()
     ]
     response = [
-        [NAMES[n], f"{r['warm_response_ms_p50']:.2f}", f"{r['warm_response_added_p50_ms']:+.2f}",
-         f"{r['warm_response_ms_p99']:.2f}", f"{r['warm_environment_held_ms_p50']:.1f}",
-         f"{emulated['spans'][n]['received']}/{emulated['spans'][n]['expected']}"]
+        [
+            NAMES[n],
+            f"{r['warm_response_ms_p50']:.2f}",
+            f"{r['warm_response_added_p50_ms']:+.2f}",
+            f"{r['warm_response_ms_p99']:.2f}",
+            f"{r['warm_environment_held_ms_p50']:.1f}",
+            f"{emulated['spans'][n]['received']}/{emulated['spans'][n]['expected']}",
+        ]
         for n, r in emulated["response"].items()
     ]
     under_client = [
@@ -57,17 +78,38 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     ]
     backend = f"{emulated['backend_answers_after_ms']:.0f} ms"
     return [
-        (f"response latency under the runtime client, the OTLP backend answering {backend} late (warm)",
-         ["twin", "response p50 ms", "vs plain", "response p99 ms", "environment held p50 ms", "spans got/expected"],
-         response),
-        ("instructions, invoked directly (callgrind, whole process)",
-         ["twin", "cold", "vs plain", "warm / invocation", "vs plain"], direct_instructions),
-        ("instructions under the runtime client (callgrind, the runtime process)",
-         ["twin", "cold", "vs plain", "warm / invocation", "vs plain"], under_client),
-        ("wall clock, invoked directly (medians of fresh processes) and memory",
-         ["twin", "cold ms", "vs plain", "warm p50 ms", "added", "peak RSS MiB", "spans got/expected"], wall),
-        ("the collector layer's own start (medians of fresh starts)",
-         ["config", "start to ready ms", "RSS when ready MiB"], collector_rows),
+        (
+            f"response latency under the runtime client, the OTLP backend answering {backend} late (warm)",
+            [
+                "twin",
+                "response p50 ms",
+                "added (paired p50)",
+                "response p99 ms",
+                "environment held p50 ms",
+                "spans got/expected",
+            ],
+            response,
+        ),
+        (
+            "instructions, invoked directly (callgrind, whole process)",
+            ["twin", "cold", "vs plain", "warm / invocation", "vs plain"],
+            direct_instructions,
+        ),
+        (
+            "instructions under the runtime client (callgrind, the runtime process)",
+            ["twin", "cold", "vs plain", "warm / invocation", "vs plain"],
+            under_client,
+        ),
+        (
+            "wall clock, invoked directly (medians of fresh processes) and memory",
+            ["twin", "cold ms", "vs plain", "warm p50 ms", "added", "peak RSS MiB", "spans got/expected"],
+            wall,
+        ),
+        (
+            "the collector layer's own start (medians of fresh starts)",
+            ["config", "start to ready ms", "RSS when ready MiB"],
+            collector_rows,
+        ),
         ("ours against the targets", ["measure", "measured", "limit", "why", "met"], targets),
     ]
 
@@ -82,15 +124,25 @@ def _keeping_markers(body: str) -> Callable[[re.Match[str]], str]:
     return lambda match: match.group(1) + body + match.group(2)
 
 
-def write(results: dict) -> list[Path]:
-    """Rewrite the marked sections of docs/benchmark.md and the README; returns the files changed."""
-    every = tables(results)
+def _run(results: dict) -> str:
     machine = results["machine"]
-    run = f"`{results['command']}` on Python {machine['python']}, {machine['cpus']} cores"
+    return f"`{results['command']}` on Python {machine['python']}, {machine['cpus']} cores"
+
+
+def write(results: dict, others: list[dict] | None = None) -> list[Path]:
+    """Rewrite the marked sections of docs/benchmark.md and the README; returns the files changed.
+
+    `others`: runs on other interpreters, each written to docs/benchmark.md's `tables-pythonX.Y`."""
+    every = tables(results)
     sections = {
-        DOCS: {"tables": f"{run}:\n\n" + "\n".join(markdown(*t) for t in every)},
+        DOCS: {"tables": f"{_run(results)}:\n\n" + "\n".join(markdown(*t) for t in every)},
         README: {"headline": "\n".join(markdown(*t) for t in (every[0], every[-1]))},
     }
+    for other in others or []:
+        version = ".".join(other["machine"]["python"].split(".")[:2])
+        sections[DOCS][f"tables-python{version}"] = f"{_run(other)}:\n\n" + "\n".join(
+            markdown(*t) for t in tables(other)
+        )
     changed = []
     for path, replacements in sections.items():
         if not path.exists():
@@ -106,10 +158,10 @@ def write(results: dict) -> list[Path]:
     return changed
 
 
-if __name__ == "__main__":  # python -m bench.report [RESULTS.json]: rewrite the docs' tables from a run
+if __name__ == "__main__":  # python -m bench.report [RESULTS.json [OTHER.json…]]: rewrite the docs' tables
     import json
     import sys
 
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "results.json"
-    for written in write(json.loads(source.read_text())):
+    main, *others = [Path(p) for p in sys.argv[1:]] or [ROOT / "bench" / "results.json"]
+    for written in write(json.loads(main.read_text()), [json.loads(p.read_text()) for p in others]):
         print(f"wrote the tables in {written.relative_to(ROOT)}")
