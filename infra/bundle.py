@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 # Only these reach the asset (and its hash): the rest of the repository never ships.
 SHIPPED = ("functions", "collector", "pyproject.toml")
+# ...except these: the local pipeline's files and the deployed Jaeger's own config (a task's, not a function's).
+LEFT_BEHIND = ("collector/local", "collector/jaeger-on-aws")
 
 
 def lambda_requirements() -> list[str]:
@@ -113,7 +115,12 @@ def compile_bytecode(out: Path, interpreter: str) -> None:
 
 
 def copy_shipped_code(out: Path) -> None:
-    """functions/ and collector/ as they ship; collector/local/ (the local pipeline's files) stays behind."""
-    for folder, left_out in (("functions", ()), ("collector", ("local",))):
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *left_out)
+    """functions/ and collector/ as they ship, without LEFT_BEHIND."""
+    left_behind = {ROOT / path for path in LEFT_BEHIND}
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = set(shutil.ignore_patterns("__pycache__", "*.pyc")(folder, names))
+        return skipped | {name for name in names if Path(folder, name) in left_behind}
+
+    for folder in ("functions", "collector"):
         shutil.copytree(ROOT / folder, out / folder, ignore=ignore, dirs_exist_ok=True)

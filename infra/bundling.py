@@ -15,7 +15,7 @@ from aws_cdk import BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 from infra import python_runtime
-from infra.bundle import ROOT, SHIPPED, build_bundle
+from infra.bundle import LEFT_BEHIND, ROOT, SHIPPED, build_bundle
 from infra.config import TracerConfig
 
 
@@ -54,7 +54,7 @@ def function_code(config: TracerConfig) -> lambda_.Code:
             *(f"!{p}" for p in SHIPPED),
             "!functions/**",
             "!collector/**",
-            "collector/local",
+            *LEFT_BEHIND,
             "**/__pycache__",
         ],
         bundling=BundlingOptions(

@@ -46,6 +46,14 @@ class TracerConfig:
     python_runtime: str = python_runtime.NEWEST
     """Lambda's Python version, e.g. `3.12`: by default the version of the Python that synthesizes
     (so the bundle's bytecode is the runtime's), see infra/python_runtime.py."""
+    deploy_jaeger: bool = False
+    """Deploy a Jaeger (second stack, infra/jaeger_stack.py) and send to it: no -c jaegerEndpoint then."""
+    jaeger_retention_days: int = 7
+    """Days the deployed Jaeger keeps spans (an index policy on its OpenSearch domain deletes older ones)."""
+    jaeger_data_nodes: int = 1
+    """OpenSearch data nodes of the deployed Jaeger: 1 is the cheapest durable setting, 2-3 spread over zones."""
+    jaeger_max_tasks: int = 2
+    """Most Jaeger tasks autoscaling may run (at least one always runs)."""
 
     @property
     def sends_to_xray(self) -> bool:
@@ -71,18 +79,26 @@ class TracerConfig:
         snap_start = _flag(get, "snapStart")
         runtime = _python_runtime(get, build_python, today or date.today(), snap_start=snap_start)
         exporter = _choice(get, "exporter", EXPORTERS, default="xray")
+        deploy_jaeger = _flag(get, "deployJaeger")
         jaeger_endpoint = _optional_str(get, "jaegerEndpoint")
-        if exporter != "xray":
+        jaeger_headers_secret = _optional_str(get, "jaegerHeadersSecret")
+        if deploy_jaeger:
+            _check_deploy_jaeger(exporter, jaeger_endpoint, jaeger_headers_secret)
+        elif exporter != "xray":
             if jaeger_endpoint is None:
                 raise ConfigError(
-                    f"-c exporter={exporter} needs -c jaegerEndpoint=https://HOST:4318 "
-                    "(the Jaeger collector's OTLP/HTTP endpoint)"
+                    f"-c exporter={exporter} needs -c jaegerEndpoint=https://HOST:4318 (your Jaeger's "
+                    "OTLP/HTTP endpoint) or -c deployJaeger=true (deploy one)"
                 )
             _check_url("jaegerEndpoint", jaeger_endpoint)
+        if not deploy_jaeger:
+            for key in _DEPLOYED_JAEGER_KEYS:
+                if _optional_str(get, key) is not None:
+                    raise ConfigError(f"-c {key} sizes the deployed Jaeger: it needs -c deployJaeger=true")
         return cls(
             exporter=exporter,
             jaeger_endpoint=jaeger_endpoint if exporter != "xray" else None,
-            jaeger_headers_secret=_optional_str(get, "jaegerHeadersSecret"),
+            jaeger_headers_secret=jaeger_headers_secret,
             sampling_ratio=_fraction(get, "samplingRatio", default=1.0),
             architecture=_choice(get, "architecture", ARCHITECTURES, default="x86_64"),
             collector_layer_arn=_optional_str(get, "collectorLayerArn"),
@@ -94,6 +110,31 @@ class TracerConfig:
             api_burst_limit=int(_within(get, "apiBurstLimit", default=100, low=1, high=API_BURST_CEILING, whole=True)),
             snap_start=snap_start,
             python_runtime=runtime,
+            deploy_jaeger=deploy_jaeger,
+            jaeger_retention_days=int(_within(get, "jaegerRetentionDays", default=7, low=1, high=3650, whole=True)),
+            jaeger_data_nodes=int(_within(get, "jaegerDataNodes", default=1, low=1, high=3, whole=True)),
+            jaeger_max_tasks=int(_within(get, "jaegerMaxTasks", default=2, low=1, high=10, whole=True)),
+        )
+
+
+# The deployed Jaeger's sizes: meaningless without -c deployJaeger=true.
+_DEPLOYED_JAEGER_KEYS = ("jaegerRetentionDays", "jaegerDataNodes", "jaegerMaxTasks")
+
+
+def _check_deploy_jaeger(exporter: str, endpoint: str | None, headers_secret: str | None) -> None:
+    if exporter == "xray":
+        raise ConfigError(
+            "-c deployJaeger=true deploys a Jaeger for the functions to send to: add -c exporter=jaeger (or both)"
+        )
+    if endpoint is not None:
+        raise ConfigError(
+            "-c deployJaeger=true sends to the Jaeger it deploys: drop -c jaegerEndpoint (or drop -c deployJaeger "
+            "to use yours)"
+        )
+    if headers_secret is not None:
+        raise ConfigError(
+            "-c deployJaeger=true makes its own ingest credentials: drop -c jaegerHeadersSecret (or drop "
+            "-c deployJaeger to use your Jaeger)"
         )
 
 

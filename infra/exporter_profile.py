@@ -75,8 +75,38 @@ def profile_for(config: TracerConfig) -> ExporterProfile:
     )
 
 
-def tracing_environment(config: TracerConfig, service_name: str) -> dict[str, str]:
-    """The environment that makes a function traced, for the configured exporter."""
+@dataclass(frozen=True)
+class JaegerTarget:
+    """Where the collector sends to Jaeger and the `Authorization` header it sends."""
+
+    endpoint: str
+    """The OTLP/HTTP base URL (the exporter appends /v1/traces); a CDK token for the deployed Jaeger."""
+    authorization: str = ""
+    """A CloudFormation dynamic reference to the header's value in Secrets Manager, or "" for none."""
+
+
+def secret_reference(secret: str, json_key: str | None = None) -> str:
+    """A CloudFormation dynamic reference to a secret's value (or one JSON key of it).
+
+    CloudFormation resolves it at deploy time: the value is never written to the template or cdk.out.
+    """
+    key = f":{json_key}" if json_key else ""
+    return f"{{{{resolve:secretsmanager:{secret}:SecretString{key}}}}}"
+
+
+def configured_jaeger(config: TracerConfig) -> JaegerTarget | None:
+    """The Jaeger `-c jaegerEndpoint` (and `-c jaegerHeadersSecret`) names; None when none is given."""
+    if not (config.sends_to_jaeger and config.jaeger_endpoint):
+        return None
+    authorization = secret_reference(config.jaeger_headers_secret) if config.jaeger_headers_secret else ""
+    return JaegerTarget(endpoint=config.jaeger_endpoint, authorization=authorization)
+
+
+def tracing_environment(config: TracerConfig, service_name: str, jaeger: JaegerTarget | None = None) -> dict[str, str]:
+    """The environment that makes a function traced, for the configured exporter.
+
+    `jaeger` is the deployed Jaeger (-c deployJaeger=true); by default, the one the context names.
+    """
     profile = profile_for(config)
     env = {
         COLLECTOR_CONFIG_ENV: f"/var/task/collector/{profile.collector_config}",
@@ -89,13 +119,8 @@ def tracing_environment(config: TracerConfig, service_name: str) -> dict[str, st
     }
     if profile.sampler_arg is not None:
         env["OTEL_TRACES_SAMPLER_ARG"] = profile.sampler_arg
-    if config.sends_to_jaeger and config.jaeger_endpoint:
-        env[JAEGER_ENDPOINT_ENV] = config.jaeger_endpoint
-        env[JAEGER_AUTHORIZATION_ENV] = (
-            # A CloudFormation dynamic reference: the secret's value is resolved at deploy
-            # time and never written to cdk.out.
-            f"{{{{resolve:secretsmanager:{config.jaeger_headers_secret}:SecretString}}}}"
-            if config.jaeger_headers_secret
-            else ""
-        )
+    target = (jaeger or configured_jaeger(config)) if config.sends_to_jaeger else None
+    if target is not None:
+        env[JAEGER_ENDPOINT_ENV] = target.endpoint
+        env[JAEGER_AUTHORIZATION_ENV] = target.authorization
     return env

@@ -25,9 +25,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import topology
-from infra.bundling import function_code
 from infra.config import TracerConfig
-from infra.exporter_profile import profile_for
+from infra.exporter_profile import JaegerTarget, profile_for
+from infra.nag import LAMBDA_BASIC_EXECUTION, acknowledge
 from infra.traced_function import TracedFunction
 from infra.uploads_bucket import UploadsBucket
 from infra.xray_group import XRayGroup
@@ -47,14 +47,21 @@ class AppResources:
 
 
 class TracerStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: TracerConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: TracerConfig,
+        code: lambda_.Code,
+        jaeger: JaegerTarget | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`jaeger` is the Jaeger stack's endpoint and header (-c deployJaeger=true), else the context's."""
         super().__init__(scope, construct_id, **kwargs)
         profile = profile_for(config)
         Validations.of(self).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                reason="The AWS-maintained minimal policy for a function's own CloudWatch Logs; nothing broader.",
-            ),
+            LAMBDA_BASIC_EXECUTION,
             Acknowledgment(
                 id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
                 reason="API Gateway's account-level logging role, required for the stage's access and error logs.",
@@ -95,7 +102,6 @@ class TracerStack(Stack):
 
         bus = events.EventBus(self, "AppBus")
         uploads = UploadsBucket(self, "Uploads")
-        code = function_code(config)
         self.functions: dict[str, TracedFunction] = {}
         resources = AppResources(
             topics=topics, queues=queues, bus=bus, table=table, bucket=uploads, async_failures=async_failures
@@ -116,6 +122,7 @@ class TracerStack(Stack):
                 service_name=spec.name,
                 handler=spec.handler,
                 code=code,
+                jaeger=jaeger,
                 environment=topology.function_environment(spec, targets),
                 timeout_seconds=topology.FUNCTION_TIMEOUT_SECONDS,
             )
@@ -187,7 +194,7 @@ class TracerStack(Stack):
                 retry_attempts=topology.ASYNC_RETRY_ATTEMPTS,
                 on_failure=destinations.SqsDestination(async_failures),
             )
-            _acknowledge(
+            acknowledge(
                 fn,
                 "Serverless-LambdaDLQ",
                 f"Invoked asynchronously by {_ASYNC_INVOKERS[trigger.kind]}: after Lambda's retries a failed event "
@@ -199,7 +206,7 @@ class TracerStack(Stack):
                 subscriptions.LambdaSubscription(target, dead_letter_queue=async_failures)
             )
             if target is not fn:
-                _acknowledge(
+                acknowledge(
                     subscription,
                     "CloudFormation-Validate::W3694",
                     "The endpoint is the function's `live` alias ARN, a qualified function ARN that SNS "
@@ -226,13 +233,13 @@ class TracerStack(Stack):
                     queues[trigger.source], batch_size=trigger.batch_size, report_batch_item_failures=True
                 )
             )
-            _acknowledge(
+            acknowledge(
                 fn,
                 "Serverless-LambdaDLQ",
                 "Invoked by an SQS event source mapping: failed records stay on the queue and its redrive "
                 "policy moves them to WorkDlq; a function DLQ only applies to asynchronous invocation.",
             )
-            _acknowledge(
+            acknowledge(
                 fn,
                 "Serverless-LambdaEventSourceMappingDestination",
                 "AWS offers on-failure destinations for stream and Kafka mappings, not for SQS ones: failed "
@@ -250,14 +257,14 @@ class TracerStack(Stack):
                     on_failure=sources.SqsDlq(async_failures),
                 )
             )
-            _acknowledge(
+            acknowledge(
                 fn,
                 "Serverless-LambdaDLQ",
                 "Invoked by a DynamoDB Streams mapping: after its retries a failed batch's records go to the "
                 "mapping's on-failure destination (AsyncFailures); a function DLQ only applies to async invocation.",
             )
         else:  # api
-            _acknowledge(
+            acknowledge(
                 fn,
                 "Serverless-LambdaDLQ",
                 "Invoked synchronously by API Gateway: the caller gets the error at once and nothing is "
@@ -304,7 +311,7 @@ class TracerStack(Stack):
         ):
             Validations.of(api).acknowledge(Acknowledgment(id=rule, reason=reason))
         if not tracing:
-            _acknowledge(
+            acknowledge(
                 api,
                 "Serverless-APIGWXrayEnabled",
                 "Jaeger-only deploy: the ingest function's OpenTelemetry SERVER span is the trace's root; "
@@ -326,11 +333,7 @@ def _acknowledge_sns_key_grant(fn: TracedFunction) -> None:
         "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]",
     ):
-        _acknowledge(fn, finding, reason)
-
-
-def _acknowledge(scope: Construct, rule: str, reason: str) -> None:
-    Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+        acknowledge(fn, finding, reason)
 
 
 def function_construct_id(function_name: str) -> str:

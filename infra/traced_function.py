@@ -22,7 +22,7 @@ from constructs import Construct
 from infra import python_runtime
 from infra.bundling import runtime_of
 from infra.config import TracerConfig
-from infra.exporter_profile import profile_for, tracing_environment
+from infra.exporter_profile import JaegerTarget, profile_for, tracing_environment
 
 ADOT_ACCOUNT = "901920570463"
 ADOT_LAYER_VERSION = "ver-0-117-0:1"
@@ -43,7 +43,11 @@ def collector_layer_arn(scope: Construct, config: TracerConfig) -> str:
 
 
 class TracedFunction(lambda_.Function):
-    """A Lambda function traced for `config.exporter`. Every function in the app is one of these."""
+    """A Lambda function traced for `config.exporter`. Every function in the app is one of these.
+
+    `jaeger` is where it sends to Jaeger when that is not the context's `-c jaegerEndpoint`
+    (the deployed Jaeger, see infra/jaeger_stack.py).
+    """
 
     def __init__(
         self,
@@ -54,6 +58,7 @@ class TracedFunction(lambda_.Function):
         service_name: str,
         handler: str,
         code: lambda_.Code,
+        jaeger: JaegerTarget | None = None,
         environment: Mapping[str, str] | None = None,
         timeout_seconds: int = 10,
         memory_size: int = 512,
@@ -79,7 +84,7 @@ class TracedFunction(lambda_.Function):
             # Active adds xray:PutTraceSegments/PutTelemetryRecords to the role; PassThrough is
             # set below on the L1 so that no X-Ray permission is granted for Jaeger.
             tracing=lambda_.Tracing.ACTIVE if profile.lambda_tracing == "Active" else None,
-            environment={**tracing_environment(config, service_name), **(environment or {})},
+            environment={**tracing_environment(config, service_name, jaeger), **(environment or {})},
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snap_start else None,
             **function_props,
         )

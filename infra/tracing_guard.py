@@ -9,6 +9,7 @@ for, whoever created it (a plain `lambda_.Function`, a third-party construct, a 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import jsii
@@ -21,7 +22,7 @@ from aws_cdk import (
 )
 
 from infra.config import TracerConfig
-from infra.exporter_profile import profile_for, tracing_environment
+from infra.exporter_profile import JAEGER_ENDPOINT_ENV, profile_for, tracing_environment
 from infra.traced_function import layer_name
 
 RULE = "EveryFunctionTraced"
@@ -44,6 +45,9 @@ def untraced_functions(template: dict, config: TracerConfig) -> dict[str, list[s
         wrong = sorted(k for k, v in required_env.items() if env.get(k) != v)
         if not env.get("OTEL_SERVICE_NAME"):
             wrong.append("OTEL_SERVICE_NAME")
+        if config.sends_to_jaeger and not env.get(JAEGER_ENDPOINT_ENV):
+            # The deployed Jaeger's endpoint is a reference to the Jaeger stack, not a value to compare.
+            wrong.append(JAEGER_ENDPOINT_ENV)
         if wrong:
             problems.append("tracing environment missing or wrong: " + ", ".join(wrong))
         actual_mode = props.get("TracingConfig", {}).get("Mode")
@@ -68,14 +72,20 @@ class EveryFunctionTraced:
     def version(self) -> str:
         return "1.0.0"
 
-    def __init__(self, config: TracerConfig) -> None:
-        self._config = config
+    def __init__(self, configs: TracerConfig | Mapping[str, TracerConfig]) -> None:
+        """One config for every stack, or one per stack name (the Jaeger stack's functions send to it)."""
+        self._configs = configs
+
+    def _config_for(self, template_path: str) -> TracerConfig:
+        if isinstance(self._configs, TracerConfig):
+            return self._configs
+        return self._configs[Path(template_path).name.removesuffix(".template.json")]
 
     def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
         violations = []
         for path in context.template_paths:
             template = json.loads(Path(path).read_text())
-            for logical_id, problems in untraced_functions(template, self._config).items():
+            for logical_id, problems in untraced_functions(template, self._config_for(path)).items():
                 violations.append(
                     PolicyViolation(
                         rule_name=RULE,

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -50,43 +51,61 @@ def lambda_emulator() -> None:
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict]:
-    """synth(exporter, **context) -> the synthesized template (dict), cdk-nag and tracing guard applied.
+def synth_stacks(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, dict]]:
+    """synth_stacks(exporter, **context) -> {stack name: template}, cdk-nag and tracing guard applied.
 
     Bundling is skipped (the asset is the source tree); tests/test_cdk_cli.py bundles for real.
-    Results are cached per context, so each exporter is synthesized once per session.
+    Results are cached per context, so each context is synthesized once per session. A Jaeger
+    exporter gets the test endpoint unless the context deploys one (-c deployJaeger=true).
     """
     from aws_cdk import App
 
-    from infra.app import STACK_NAME, build
+    from infra.app import build
 
-    cache: dict[str, dict] = {}
-    outdirs: dict[str, Path] = {}
+    cache: dict[str, tuple[dict[str, dict], Path]] = {}
 
-    def _synth(exporter: str = "xray", **context: str) -> dict:
-        context = {"exporter": exporter, **({"jaegerEndpoint": JAEGER} if exporter != "xray" else {}), **context}
+    def _assembly(exporter: str, context: dict[str, str]) -> tuple[dict[str, dict], Path]:
+        needs_endpoint = exporter != "xray" and "deployJaeger" not in context
+        context = {"exporter": exporter, **({"jaegerEndpoint": JAEGER} if needs_endpoint else {}), **context}
         key = json.dumps(context, sort_keys=True)
         if key not in cache:
             outdir = tmp_path_factory.mktemp("cdk.out")
             app = App(outdir=str(outdir), context={**CDK_FEATURE_FLAGS, "aws:cdk:bundling-stacks": [], **context})
             build(app)
             app.synth()
-            cache[key] = json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
-            outdirs[exporter if not context.keys() - {"exporter", "jaegerEndpoint"} else key] = outdir
+            templates = {
+                path.name.removesuffix(".template.json"): json.loads(path.read_text())
+                for path in outdir.glob("*.template.json")
+            }
+            cache[key] = (templates, outdir)
         return cache[key]
 
-    _synth.outdirs = outdirs  # type: ignore[attr-defined]
+    def _synth(exporter: str = "xray", **context: str) -> dict[str, dict]:
+        return _assembly(exporter, context)[0]
+
+    _synth.outdir = lambda exporter="xray", **context: _assembly(exporter, context)[1]  # type: ignore[attr-defined]
     return _synth
 
 
 @pytest.fixture(scope="session")
-def acknowledgements(synth) -> Callable[[str], dict[str, dict[str, str]]]:
-    """acknowledgements(exporter) -> {construct path: {rule id: reason}} as recorded in the assembly."""
+def synth(synth_stacks) -> Callable[..., dict]:
+    """synth(exporter, **context) -> the app stack's synthesized template (see synth_stacks)."""
     from infra.app import STACK_NAME
 
-    def _acks(exporter: str) -> dict[str, dict[str, str]]:
-        synth(exporter)
-        metadata = json.loads((synth.outdirs[exporter] / f"{STACK_NAME}.metadata.json").read_text())
+    def _synth(exporter: str = "xray", **context: str) -> dict:
+        return synth_stacks(exporter, **context)[STACK_NAME]
+
+    return _synth
+
+
+@pytest.fixture(scope="session")
+def acknowledgements(synth_stacks) -> Callable[..., dict[str, dict[str, str]]]:
+    """acknowledgements(exporter, stack=…, **context) -> {construct path: {rule id: reason}} as recorded."""
+    from infra.app import STACK_NAME
+
+    def _acks(exporter: str, stack: str = STACK_NAME, **context: str) -> dict[str, dict[str, str]]:
+        outdir = synth_stacks.outdir(exporter, **context)
+        metadata = json.loads((outdir / f"{stack}.metadata.json").read_text())
         found: dict[str, dict[str, str]] = {}
         for path, entries in metadata.items():
             for entry in entries:
@@ -173,7 +192,6 @@ def external_endpoint():
 
 
 class FakeJaeger:
-
     """Serves the query API: /api/v3/traces/{id} and/or the legacy /api/traces/{id}."""
 
     def __init__(self, *, v3: dict | None, legacy: dict | None, status: int = 200, trace: str = TRACE) -> None:
@@ -225,3 +243,57 @@ def jaeger() -> Iterator:
         server.stop()
 
 
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Recorder:
+    """A local HTTP server that records every request and answers with `respond(recorded)`."""
+
+    def __init__(self, respond: Callable[[Recorded], tuple[int, object]]) -> None:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
+                outer.requests.append(recorded)
+                status, document = respond(recorded)
+                payload = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_DELETE = _any  # noqa: N815 - http.server's method names
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.requests: list[Recorded] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def recorder() -> Iterator[Callable[..., Recorder]]:
+    """recorder(respond=…) → a local HTTP server that records requests (answers 200 {} by default)."""
+    servers: list[Recorder] = []
+
+    def start(respond: Callable[[Recorded], tuple[int, object]] = lambda _r: (200, {})) -> Recorder:
+        servers.append(Recorder(respond))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import urllib3
 from click.testing import CliRunner
 
 from functions.tracing import to_xray_id
@@ -31,7 +33,7 @@ from tracectl.compare import compare
 from tracectl.jaeger_source import JaegerSource
 from tracectl.lambda_events import REGION
 from tracectl.local_aws import FAKE_CREDENTIALS
-from tracectl.stack import Endpoints, Stack
+from tracectl.stack import DEPLOYED_JAEGER_CONFIG, Endpoints, Stack
 from tracectl.trace_model import Trace, load_jsonl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -394,6 +396,76 @@ def test_a_dead_xray_bounds_each_flush_and_jaeger_still_gets_every_span(tmp_path
 def test_a_dead_collector_never_fails_a_handler(tmp_path: Path) -> None:
     scenario = run_app(tmp_path, closed_port_url(), requests=INVOCATIONS, pump=False)
     assert_bounded(scenario, "collector down")
+
+
+# --- the deployed Jaeger's config and ingest auth, run locally ----------------------------------
+# The module proxy serves Jaeger v2.13 while the Jaeger stack deploys 2.20: these prove the config's
+# shape and the basicauth receiver; SigV4 writes to OpenSearch need 2.20 and a domain, neither here.
+
+
+def jaeger_task_environment(config_text: str) -> dict[str, str]:
+    """What the Jaeger stack's task definition sets, with stand-in values (credentials: placeholders)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "JAEGER_CONFIG": config_text,
+        "OPENSEARCH_URL": "https://vpc-traces-abc.us-east-1.es.amazonaws.com",
+        "OPENSEARCH_REPLICAS": "0",
+        "AWS_REGION": REGION,
+        "OTLP_USERNAME": "otlp",
+        "OTLP_PASSWORD": "placeholder",
+        **FAKE_CREDENTIALS,  # the sigv4 extension resolves credentials at start; no instance metadata here
+    }
+
+
+def test_the_deployed_jaeger_config_passes_the_built_jaegers_validate() -> None:
+    def validate(config_text: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(tools.binary(tools.JAEGER)), "validate", "--config=env:JAEGER_CONFIG"],
+            env=jaeger_task_environment(config_text),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    shipped = DEPLOYED_JAEGER_CONFIG.read_text()
+    assert validate(shipped).returncode == 0, validate(shipped).stderr
+    # the check can fail: a key this Jaeger does not know is refused (what `validate` checks is every
+    # key and component; an authenticator's name resolves only at start: the next test starts it)
+    broken = validate(shipped.replace("enable_tracing: false", "enable_traces: false"))
+    assert broken.returncode != 0 and "invalid keys: enable_traces" in broken.stderr
+
+
+def test_the_deployed_jaegers_ingest_refuses_without_the_credentials_and_keeps_what_has_them(
+    tmp_path: Path,
+) -> None:
+    password = secrets.token_urlsafe(24)
+    with Stack("jaeger", work_dir=tmp_path / "stack", ingest_credentials=("otlp", password)) as stack:
+        endpoints = stack.endpoints
+        assert endpoints is not None and endpoints.jaeger_health is not None
+        http = urllib3.PoolManager(timeout=urllib3.Timeout(total=5.0), retries=False)
+        # GIVEN Jaeger as the Jaeger stack runs it: its load balancer's health check answers
+        assert http.request("GET", endpoints.jaeger_health).status == 200
+
+        # WHEN OTLP arrives without credentials, with wrong ones, with the right ones
+        def post(headers: dict[str, str]) -> int:
+            headers = {"Content-Type": "application/x-protobuf", **headers}
+            return http.request("POST", f"{endpoints.jaeger_otlp}/v1/traces", body=b"", headers=headers).status
+
+        wrong = urllib3.util.make_headers(basic_auth="otlp:not-the-password")
+        right = urllib3.util.make_headers(basic_auth=f"otlp:{password}")
+        # THEN only the right ones get in
+        assert (post({}), post(wrong), post(right)) == (401, 401, 200)
+
+        # AND the functions' spans, sent by the collector running collector/jaeger.yaml with the
+        # header in JAEGER_AUTHORIZATION, arrive whole: tracectl compare finds them as the SDK made them
+        scenario = run_app(tmp_path, endpoints.otlp_http, exporter="jaeger", requests=2, pump=False)
+        assert len(scenario.traces) == 2
+        for trace_id in scenario.traces:
+            result = CliRunner().invoke(
+                main, ["compare", trace_id, "--local", str(tmp_path / "sdk.jsonl"), "--jaeger", endpoints.jaeger_query]
+            )
+            assert result.exit_code == 0, result.output
+    assert password not in (tmp_path / "stack" / "collector.log").read_text()
 
 
 # --- soak ---------------------------------------------------------------------------------------

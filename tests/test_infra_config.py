@@ -37,6 +37,15 @@ def test_cli_strings_are_parsed() -> None:
     assert (c.sends_to_xray, c.sends_to_jaeger, c.sampling_ratio, c.fault_rate) == (True, True, 0.25, 0.0)
 
 
+def test_deploy_jaeger_needs_no_endpoint_and_takes_its_sizes() -> None:
+    c = config(exporter="jaeger", deployJaeger="true")
+    assert (c.deploy_jaeger, c.jaeger_endpoint, c.jaeger_retention_days, c.jaeger_data_nodes) == (True, None, 7, 1)
+    assert c.jaeger_max_tasks == 2
+    sized = config(exporter="both", deployJaeger=True, jaegerRetentionDays="30", jaegerDataNodes="2", jaegerMaxTasks=4)
+    assert (sized.jaeger_retention_days, sized.jaeger_data_nodes, sized.jaeger_max_tasks) == (30, 2, 4)
+    assert config(exporter="jaeger", jaegerEndpoint="https://j.example.com:4318").deploy_jaeger is False
+
+
 def test_snap_start_is_off_unless_asked_for_by_string_or_boolean() -> None:
     runtime = {"pythonRuntime": "3.12"}  # SnapStart needs 3.12+; this machine may build with older
     asked = ({}, {"snapStart": "true", **runtime}, {"snapStart": True, **runtime})
@@ -94,6 +103,36 @@ def test_snap_start_needs_a_runtime_of_at_least_3_12() -> None:
         ({"apiBurstLimit": "1.5"}, "-c apiBurstLimit=1.5 is not a whole number: use 1 to 5000"),
         ({"apiBurstLimit": "6000"}, "-c apiBurstLimit=6000 is out of range: use 1 to 5000 (e.g. -c apiBurstLimit=100)"),
         ({"snapStart": "yes"}, "-c snapStart=yes is not valid: use one of true | false"),
+        ({"exporter": "jaeger"}, "or -c deployJaeger=true (deploy one)"),
+        (
+            {"deployJaeger": "true"},
+            "-c deployJaeger=true deploys a Jaeger for the functions to send to: add -c exporter",
+        ),
+        (
+            {"exporter": "jaeger", "deployJaeger": "true", "jaegerEndpoint": "https://j.example.com"},
+            "-c deployJaeger=true sends to the Jaeger it deploys: drop -c jaegerEndpoint",
+        ),
+        (
+            {"exporter": "both", "deployJaeger": "true", "jaegerHeadersSecret": "mine"},
+            "-c deployJaeger=true makes its own ingest credentials: drop -c jaegerHeadersSecret",
+        ),
+        ({"deployJaeger": "maybe"}, "-c deployJaeger=maybe is not valid: use one of true | false"),
+        (
+            {"exporter": "jaeger", "jaegerEndpoint": "https://j.example.com", "jaegerRetentionDays": "30"},
+            "-c jaegerRetentionDays sizes the deployed Jaeger: it needs -c deployJaeger=true",
+        ),
+        (
+            {"exporter": "jaeger", "deployJaeger": "true", "jaegerRetentionDays": "0"},
+            "-c jaegerRetentionDays=0 is out of range: use 1 to 3650",
+        ),
+        (
+            {"exporter": "jaeger", "deployJaeger": "true", "jaegerDataNodes": "5"},
+            "-c jaegerDataNodes=5 is out of range",
+        ),
+        (
+            {"exporter": "jaeger", "deployJaeger": "true", "jaegerMaxTasks": "lots"},
+            "-c jaegerMaxTasks=lots is not a whole",
+        ),
     ],
 )
 def test_bad_context_is_one_clear_line(context: dict, message: str) -> None:

@@ -120,16 +120,32 @@ def test_the_synthesized_functions_pass_the_guard(synth, exporter: str) -> None:
     assert untraced_functions(synth(exporter), TracerConfig.from_context(context.get)) == {}
 
 
-@pytest.mark.parametrize("exporter", EXPORTERS)
-def test_cfn_lint_reports_no_error(synth, tmp_path, exporter: str) -> None:
-    path = tmp_path / f"{exporter}.template.json"
-    path.write_text(json.dumps(synth(exporter)))
+def cfn_lint_errors(template: dict, path: Path) -> list[str]:
+    path.write_text(json.dumps(template))
     result = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(path)],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    errors = [line for line in result.stdout.splitlines() if ":E" in line]
-    assert errors == [], result.stdout
     assert result.returncode in (0, 4, 8, 12), result.stdout + result.stderr  # 4/8: warnings/info only
+    return [line for line in result.stdout.splitlines() if ":E" in line]
+
+
+@pytest.mark.parametrize("exporter", ["jaeger", "both"])
+def test_both_stacks_of_a_deployed_jaeger_pass_cfn_lint_and_the_guard(synth_stacks, tmp_path, exporter: str) -> None:
+    from infra.app import JAEGER_STACK_NAME, STACK_NAME
+    from infra.jaeger_stack import helper_config
+
+    context = {"exporter": exporter, "deployJaeger": "true"}
+    templates = synth_stacks(exporter, deployJaeger="true")
+    config = TracerConfig.from_context(context.get)
+    assert untraced_functions(templates[STACK_NAME], config) == {}
+    assert untraced_functions(templates[JAEGER_STACK_NAME], helper_config(config)) == {}
+    for name, template in templates.items():
+        assert cfn_lint_errors(template, tmp_path / f"{name}.json") == [], name
+
+
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_cfn_lint_reports_no_error(synth, tmp_path, exporter: str) -> None:
+    assert cfn_lint_errors(synth(exporter), tmp_path / f"{exporter}.template.json") == []
