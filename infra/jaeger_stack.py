@@ -170,8 +170,8 @@ class JaegerStack(Stack):
         acknowledge(
             secret,
             "AwsSolutions-SMG4",
-            "The functions read this secret through a dynamic reference resolved at deploy time, so a rotation "
-            "takes effect only when both stacks are deployed again (README: rotate with `cdk deploy --all`).",
+            "Not rotated automatically: the functions resolve the header at deploy time and Jaeger reads the "
+            "password at task start. It only admits OTLP writes; reading traces takes IAM (README).",
         )
         tasks_role = iam.Role(self, "TaskRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
 

@@ -200,6 +200,7 @@ class FakeJaeger:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.paths.append(self.path)
+                outer.headers.append(dict(self.headers.items()))
                 body = None
                 if status != 200:
                     self.send_response(status)
@@ -220,6 +221,7 @@ class FakeJaeger:
                 pass
 
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -44,8 +44,9 @@ def cdk_synth(out: Path, *context: str) -> subprocess.CompletedProcess[str]:
         ("exporter=xray",),
         ("exporter=jaeger", "jaegerEndpoint=https://jaeger.example.com:4318"),
         ("exporter=both", "jaegerEndpoint=https://jaeger.example.com:4318", "jaegerHeadersSecret=jaeger/auth"),
+        ("exporter=jaeger", "deployJaeger=true"),
     ],
-    ids=["xray", "jaeger", "both"],
+    ids=["xray", "jaeger", "both", "deployed-jaeger"],
 )
 def test_cdk_synth_succeeds_offline(cdk_out: Path, context: tuple[str, ...]) -> None:
     result = cdk_synth(cdk_out, *context)
@@ -54,6 +55,7 @@ def test_cdk_synth_succeeds_offline(cdk_out: Path, context: tuple[str, ...]) -> 
     template = json.loads((cdk_out / "OtelTracer.template.json").read_text())
     exporter = context[0].split("=")[1]
     assert template["Outputs"]["Exporter"]["Value"] == exporter
+    assert (cdk_out / "OtelTracerJaeger.template.json").exists() == ("deployJaeger=true" in context)
 
 
 def test_the_bundle_ships_handlers_collector_configs_and_only_the_http_exporter(cdk_out: Path) -> None:
@@ -63,6 +65,7 @@ def test_the_bundle_ships_handlers_collector_configs_and_only_the_http_exporter(
     assert (asset / "functions" / "ingest" / "handler.py").is_file()
     assert sorted(p.name for p in (asset / "collector").glob("*.yaml")) == ["both.yaml", "jaeger.yaml", "xray.yaml"]
     assert not (asset / "collector" / "local").exists()  # the local pipeline's files stay home
+    assert not (asset / "collector" / "jaeger-on-aws").exists()  # the deployed Jaeger's config is its task's
     assert (asset / "opentelemetry" / "exporter" / "otlp" / "proto" / "http").is_dir()
     assert not (asset / "grpc").exists()
     assert not (asset / "opentelemetry" / "exporter" / "otlp" / "proto" / "grpc").exists()

@@ -10,6 +10,7 @@ import click
 from tracectl.commands.compare import compare
 from tracectl.commands.demo import demo
 from tracectl.commands.ids import trace_id_command
+from tracectl.commands.jaeger import jaeger
 from tracectl.commands.stack import stack
 from tracectl.commands.traces import traces
 from tracectl.commands.traffic import traffic
@@ -28,10 +29,11 @@ def main() -> None:
     tracectl id ID                X-Ray id <-> 32 hex, with console and Jaeger links
     tracectl compare ID --xray --jaeger URL    one trace in two backends, side by side
     tracectl traffic --url URL -n 20 --compare  drive a deployed API, then compare
+    tracectl jaeger ui            the deployed Jaeger's UI (-c deployJaeger=true), signed for you
     """
 
 
-for command in (demo, stack, traces, trace_id_command, compare, traffic):
+for command in (demo, stack, traces, trace_id_command, compare, traffic, jaeger):
     main.add_command(command)
 
 

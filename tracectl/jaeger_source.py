@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import urllib3
@@ -21,9 +22,19 @@ _HEX = re.compile(r"[0-9a-f]+")
 
 
 class JaegerSource:
-    def __init__(self, base_url: str, *, headers: dict[str, str] | None = None, timeout_s: float = 10.0) -> None:
+    """`sign(method, url, headers) -> headers` signs each request (the deployed Jaeger takes IAM only)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        sign: Callable[[str, str, Mapping[str, str]], dict[str, str]] | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = headers or {}
+        self._sign = sign
         self._http = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=False)
 
     def fetch(self, trace_id: str) -> Trace | None:
@@ -35,16 +46,17 @@ class JaegerSource:
         return from_legacy(document).get(trace_id) if document is not None else None
 
     def _get(self, path: str) -> dict[str, Any] | None:
+        url = self.base_url + path
+        headers = self._sign("GET", url, self._headers) if self._sign else self._headers
         try:
-            response = self._http.request("GET", self.base_url + path, headers=self._headers)
+            response = self._http.request("GET", url, headers=headers)
         except urllib3.exceptions.HTTPError as error:
             raise SourceError(f"Jaeger at {self.base_url} is unreachable: {error}") from None
         if response.status == 404:
             return None
         if response.status in (401, 403):
-            raise SourceError(
-                f"Jaeger at {self.base_url} refused the request ({response.status}): check --jaeger-header"
-            )
+            why = "may your AWS credentials call execute-api:Invoke on it?" if self._sign else "check --jaeger-header"
+            raise SourceError(f"Jaeger at {self.base_url} refused the request ({response.status}): {why}")
         if response.status >= 400:
             raise SourceError(f"Jaeger at {self.base_url}{path} answered {response.status}")
         try:

@@ -68,8 +68,16 @@ def python_version(python: str) -> str:
 def pip_install(target: Path, requirements: list[str], python: str) -> None:
     """`requirements` into `target`, as wheels for `python`'s version and this machine."""
     args = pip_platform_args(python_version(python), machine_architecture())
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-               "--no-warn-conflicts"]  # a --target install is not checked against this venv's packages
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--no-warn-conflicts",
+    ]  # a --target install is not checked against this venv's packages
     subprocess.run([*command, "--target", str(target), *args, *requirements], check=True)
 
 

@@ -48,8 +48,11 @@ def upstream_header(trigger: str, event: Any, relay: TraceHeaderRelay) -> str | 
         return relay.sns(str(first.get("Sns", {}).get("MessageId")))
     if trigger == "s3":
         s3 = first.get("s3", {})
-        return relay.s3(str(s3.get("bucket", {}).get("name")), str(s3.get("object", {}).get("key")),
-                        str(s3.get("object", {}).get("eTag")))
+        return relay.s3(
+            str(s3.get("bucket", {}).get("name")),
+            str(s3.get("object", {}).get("key")),
+            str(s3.get("object", {}).get("eTag")),
+        )
     return None  # SQS, DynamoDB Streams: Lambda starts the trace
 
 

@@ -38,8 +38,10 @@ class TraceCheck:
 
     @property
     def ok(self) -> bool:
-        compared = self.jaeger_spans is None or self.xray_spans is None or (
-            self.comparison is not None and not self.comparison.unexpected
+        compared = (
+            self.jaeger_spans is None
+            or self.xray_spans is None
+            or (self.comparison is not None and not self.comparison.unexpected)
         )
         return self.lost == 0 and compared
 

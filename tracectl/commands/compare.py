@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,27 +17,74 @@ from tracectl.commands.ids import hex_id
 from tracectl.commands.output import console, err, fail
 
 if TYPE_CHECKING:
+    from tracectl.jaeger_source import JaegerSource
     from tracectl.trace_model import Trace
 from tracectl.commands.traces import load
 
 
+def jaeger_options(function: Callable) -> Callable:
+    """--jaeger URL [--jaeger-header 'Name: value'] | --jaeger-stack NAME, for every command that reads Jaeger."""
+    for option in reversed(
+        (
+            click.option(
+                "--jaeger",
+                envvar="TRACECTL_JAEGER_URL",
+                default=None,
+                help="Jaeger query base URL, e.g. http://127.0.0.1:16686.",
+            ),
+            click.option(
+                "--jaeger-header", envvar="TRACECTL_JAEGER_HEADER", default=None, help="'Name: value' sent to Jaeger."
+            ),
+            click.option(
+                "--jaeger-stack",
+                envvar="TRACECTL_JAEGER_STACK",
+                default=None,
+                help="The Jaeger stack's name (-c deployJaeger=true): its URL from the outputs, requests signed (IAM).",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+def jaeger_source(
+    jaeger: str | None, jaeger_header: str | None, jaeger_stack: str | None, region: str | None
+) -> JaegerSource | None:
+    """The Jaeger the options name, or None; exits with one line when they are wrong or the stack unreadable."""
+    from tracectl import deployed_jaeger
+    from tracectl.jaeger_source import JaegerSource
+    from tracectl.trace_model import SourceError
+
+    if jaeger_stack is not None:
+        if jaeger is not None or jaeger_header is not None:
+            fail("--jaeger-stack names the Jaeger (and signs for it): drop --jaeger and --jaeger-header")
+        try:
+            deployed = deployed_jaeger.from_stack(jaeger_stack, region)
+            return JaegerSource(deployed.url, sign=deployed_jaeger.sigv4_signer(deployed.region))
+        except SourceError as error:
+            fail(str(error))
+    if jaeger is None:
+        return None
+    headers = {}
+    if jaeger_header:
+        name, separator, value = jaeger_header.partition(":")
+        if not separator or not name.strip():
+            fail(f"--jaeger-header {jaeger_header!r} is not 'Name: value'")
+        headers[name.strip()] = value.strip()
+    return JaegerSource(jaeger, headers=headers)
+
+
 def fetch_sources(
-    trace_id: str, *, xray: bool, region: str | None, jaeger: str | None, jaeger_header: str | None, local: Path | None
+    trace_id: str, *, xray: bool, region: str | None, jaeger: JaegerSource | None, local: Path | None
 ) -> list[tuple[str, Trace | None]]:
     """[(source name, Trace or None)] for each source asked for; SourceError if one cannot be read."""
-    from tracectl import jaeger_source, xray_source
+    from tracectl import xray_source
 
     found: list[tuple[str, Trace | None]] = []
     if local is not None:
         found.append((f"local {local}", load(local).get(trace_id)))
     if jaeger is not None:
-        headers = {}
-        if jaeger_header:
-            name, separator, value = jaeger_header.partition(":")
-            if not separator or not name.strip():
-                fail(f"--jaeger-header {jaeger_header!r} is not 'Name: value'")
-            headers[name.strip()] = value.strip()
-        found.append((f"Jaeger {jaeger}", jaeger_source.JaegerSource(jaeger, headers=headers).fetch(trace_id)))
+        found.append((f"Jaeger {jaeger.base_url}", jaeger.fetch(trace_id)))
     if xray:
         found.append(("X-Ray", xray_source.fetch(xray_source.xray_client(region=region), [trace_id]).get(trace_id)))
     return found
@@ -67,10 +115,7 @@ def print_comparison(comparison, left, right, as_json: bool) -> None:
 @click.argument("trace_id")
 @click.option("--xray", is_flag=True, help="Read the trace from AWS X-Ray (boto3's region/profile/credentials).")
 @click.option("--region", envvar="AWS_REGION", default=None, help="X-Ray region (default: boto3's).")
-@click.option(
-    "--jaeger", envvar="TRACECTL_JAEGER_URL", default=None, help="Jaeger query base URL, e.g. http://127.0.0.1:16686."
-)
-@click.option("--jaeger-header", envvar="TRACECTL_JAEGER_HEADER", default=None, help="'Name: value' sent to Jaeger.")
+@jaeger_options
 @click.option("--local", type=click.Path(dir_okay=False, path_type=Path), default=None, help="An OTLP JSON lines file.")
 @click.option("--json", "as_json", is_flag=True, help="The comparison as JSON.")
 def compare(
@@ -79,6 +124,7 @@ def compare(
     region: str | None,
     jaeger: str | None,
     jaeger_header: str | None,
+    jaeger_stack: str | None,
     local: Path | None,
     as_json: bool,
 ) -> None:
@@ -91,13 +137,12 @@ def compare(
     from tracectl.compare import compare as compare_traces
     from tracectl.trace_model import SourceError
 
-    if sum((xray, jaeger is not None, local is not None)) != 2:
-        fail("compare needs exactly two sources: two of --xray, --jaeger URL, --local FILE")
+    source = jaeger_source(jaeger, jaeger_header, jaeger_stack, region)
+    if sum((xray, source is not None, local is not None)) != 2:
+        fail("compare needs exactly two sources: two of --xray, --jaeger URL (or --jaeger-stack NAME), --local FILE")
     wanted = hex_id(trace_id)
     try:
-        sources = fetch_sources(
-            wanted, xray=xray, region=region, jaeger=jaeger, jaeger_header=jaeger_header, local=local
-        )
+        sources = fetch_sources(wanted, xray=xray, region=region, jaeger=source, local=local)
     except SourceError as error:
         fail(str(error))
     for name, trace in sources:
@@ -110,9 +155,7 @@ def compare(
     sys.exit(1 if comparison.unexpected else 0)
 
 
-def compare_when_arrived(
-    trace_ids: list[str], jaeger: str | None, jaeger_header: str | None, region: str | None, wait: int
-) -> int:
+def compare_when_arrived(trace_ids: list[str], jaeger: JaegerSource, region: str | None, wait: int) -> int:
     """Compare each trace in X-Ray and Jaeger once both have it. 0 all clean, 1 a difference, 2 missing."""
     from tracectl.compare import compare as compare_traces
     from tracectl.trace_model import SourceError
@@ -122,9 +165,7 @@ def compare_when_arrived(
     while pending and time.monotonic() < deadline:
         for trace_id in list(pending):
             try:
-                sources = fetch_sources(
-                    trace_id, xray=True, region=region, jaeger=jaeger, jaeger_header=jaeger_header, local=None
-                )
+                sources = fetch_sources(trace_id, xray=True, region=region, jaeger=jaeger, local=None)
             except SourceError as error:
                 fail(str(error))
             (left_name, left), (right_name, right) = sources

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from tracectl.commands.compare import compare_when_arrived
+from tracectl.commands.compare import compare_when_arrived, jaeger_options, jaeger_source
 from tracectl.commands.output import err, fail
 
 
@@ -15,8 +15,7 @@ from tracectl.commands.output import err, fail
 @click.option("-n", "requests_", default=20, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--compare", "then_compare", is_flag=True, help="Then compare each trace in X-Ray and Jaeger.")
-@click.option("--jaeger", envvar="TRACECTL_JAEGER_URL", default=None, help="Jaeger query base URL (with --compare).")
-@click.option("--jaeger-header", envvar="TRACECTL_JAEGER_HEADER", default=None)
+@jaeger_options
 @click.option("--region", envvar="AWS_REGION", default=None)
 @click.option("--uploads", default=0, show_default=True, type=click.IntRange(0, 1000), help="Objects to upload too.")
 @click.option("--bucket", envvar="TRACECTL_UPLOADS_BUCKET", default=None, help="The stack's UploadsBucket output.")
@@ -34,6 +33,7 @@ def traffic(
     then_compare: bool,
     jaeger: str | None,
     jaeger_header: str | None,
+    jaeger_stack: str | None,
     region: str | None,
     uploads: int,
     bucket: str | None,
@@ -48,8 +48,9 @@ def traffic(
 
     from tracectl.traffic import drive
 
-    if then_compare and jaeger is None:
-        fail("--compare needs --jaeger URL (or TRACECTL_JAEGER_URL) besides X-Ray")
+    source = jaeger_source(jaeger, jaeger_header, jaeger_stack, region)
+    if then_compare and source is None:
+        fail("--compare needs --jaeger URL or --jaeger-stack NAME (the Jaeger stack) besides X-Ray")
     if uploads and not bucket:
         fail("--uploads needs --bucket NAME (the stack's UploadsBucket output, or TRACECTL_UPLOADS_BUCKET)")
     with Progress(console=err) as progress:
@@ -65,7 +66,8 @@ def traffic(
         highlight=False,
     )
     if then_compare:
-        sys.exit(compare_when_arrived(result.trace_ids, jaeger, jaeger_header, region, wait))
+        assert source is not None
+        sys.exit(compare_when_arrived(result.trace_ids, source, region, wait))
     sys.exit(1 if result.errors else 0)
 
 
