@@ -84,6 +84,18 @@ def compile_for_runtime(out: Path, python_version: str) -> str | None:
 
 def install_lambda_deps(out: Path, pip_args: list[str]) -> None:
     """The `lambda` extra into `out`, with `pip_args` (e.g. `pip_platform_args(...)`)."""
+    try:
+        pip_install_target(out, lambda_requirements(), pip_args)
+    except RuntimeError as error:
+        raise RuntimeError(f"bundling failed: {error}") from None
+
+
+def pip_install_target(out: Path, requirements: list[str], pip_args: list[str]) -> None:
+    """`requirements` into the folder `out` (`pip install --target`) with `pip_args`; RuntimeError if not.
+
+    Without bytecode: pip would compile with *this* interpreter, whose bytecode another runtime
+    cannot use. Not checked against this venv's packages: the folder is another environment.
+    """
     command = [
         sys.executable,
         "-m",
@@ -91,16 +103,16 @@ def install_lambda_deps(out: Path, pip_args: list[str]) -> None:
         "install",
         "--quiet",
         "--disable-pip-version-check",
-        # pip would compile with *this* interpreter, whose bytecode another runtime cannot use.
         "--no-compile",
+        "--no-warn-conflicts",
         "--target",
         str(out),
         *pip_args,
-        *lambda_requirements(),
+        *requirements,
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"bundling failed: pip could not install the lambda deps:\n{result.stderr}")
+        raise RuntimeError(f"pip could not install {' '.join(requirements)}:\n{result.stderr}")
 
 
 def compile_bytecode(out: Path, interpreter: str) -> None:

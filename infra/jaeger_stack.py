@@ -55,6 +55,7 @@ from constructs import Construct
 from infra.config import TracerConfig
 from infra.exporter_profile import JaegerTarget, secret_reference
 from infra.nag import LAMBDA_BASIC_EXECUTION, acknowledge
+from infra.stack import access_log_format
 from infra.traced_function import TracedFunction
 
 # Pinned, never `latest`: 2.20.0 is the first release whose OpenSearch bulk writes pass SigV4.
@@ -82,17 +83,7 @@ class _AccessLogs:
 
     @property
     def format(self) -> apigateway.AccessLogFormat:
-        return apigateway.AccessLogFormat.json_with_standard_fields(
-            caller=False,
-            http_method=True,
-            ip=True,
-            protocol=True,
-            request_time=True,
-            resource_path=True,
-            response_length=True,
-            status=True,
-            user=False,
-        )
+        return access_log_format()  # the app's API logs the same fields
 
 
 def helper_config(config: TracerConfig) -> TracerConfig:

@@ -191,60 +191,6 @@ def external_endpoint():
     endpoint.stop()
 
 
-class FakeJaeger:
-    """Serves the query API: /api/v3/traces/{id} and/or the legacy /api/traces/{id}."""
-
-    def __init__(self, *, v3: dict | None, legacy: dict | None, status: int = 200, trace: str = TRACE) -> None:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.paths.append(self.path)
-                outer.headers.append(dict(self.headers.items()))
-                body = None
-                if status != 200:
-                    self.send_response(status)
-                    self.end_headers()
-                    return
-                if self.path == f"/api/v3/traces/{trace}" and v3 is not None:
-                    body = v3
-                elif self.path == f"/api/traces/{trace}" and legacy is not None:
-                    body = legacy
-                payload = json.dumps(body).encode() if body is not None else b"{}"
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.paths: list[str] = []
-        self.headers: list[dict[str, str]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-@pytest.fixture
-def jaeger() -> Iterator:
-    """jaeger(v3=…, legacy=…, status=…, trace=…) → a local stand-in for Jaeger's query API."""
-    servers: list[FakeJaeger] = []
-
-    def start(**kwargs) -> FakeJaeger:
-        servers.append(FakeJaeger(**kwargs))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
 @dataclass(frozen=True)
 class Recorded:
     method: str
@@ -265,9 +211,10 @@ class Recorder:
                 recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
                 outer.requests.append(recorded)
                 status, document = respond(recorded)
-                payload = json.dumps(document).encode()
+                payload = json.dumps(document).encode() if document is not None else b""
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if document is not None:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -285,6 +232,44 @@ class Recorder:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class FakeJaeger(Recorder):
+    """Serves the query API: /api/v3/traces/{id} and/or the legacy /api/traces/{id}."""
+
+    def __init__(self, *, v3: dict | None, legacy: dict | None, status: int = 200, trace: str = TRACE) -> None:
+        def respond(request: Recorded) -> tuple[int, object]:
+            if status != 200:
+                return status, None
+            if request.path == f"/api/v3/traces/{trace}" and v3 is not None:
+                return 200, v3
+            if request.path == f"/api/traces/{trace}" and legacy is not None:
+                return 200, legacy
+            return 404, {}
+
+        super().__init__(respond)
+
+    @property
+    def paths(self) -> list[str]:
+        return [r.path for r in self.requests]
+
+    @property
+    def headers(self) -> list[dict[str, str]]:
+        return [r.headers for r in self.requests]
+
+
+@pytest.fixture
+def jaeger() -> Iterator:
+    """jaeger(v3=…, legacy=…, status=…, trace=…) → a local stand-in for Jaeger's query API."""
+    servers: list[FakeJaeger] = []
+
+    def start(**kwargs) -> FakeJaeger:
+        servers.append(FakeJaeger(**kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 
 import urllib3
 
+from tracectl.http_relay import relay
 from tracectl.trace_model import SourceError
 
 # The Jaeger stack's outputs tracectl reads (infra/jaeger_stack.py writes them).
@@ -146,14 +147,7 @@ class UiProxy:
         except urllib3.exceptions.HTTPError as error:
             request.send_error(502, f"the deployed Jaeger did not answer: {error}")
             return
-        request.send_response(answer.status)
-        for name, value in answer.headers.items():
-            if name.lower() not in _HOP_BY_HOP:
-                request.send_header(name, value)
-        request.send_header("Content-Length", str(len(answer.data)))
-        request.end_headers()
-        if request.command != "HEAD":
-            request.wfile.write(answer.data)
+        relay(request, answer)
 
     def serve(self) -> None:
         """Block until idle for `idle_s`, or `stop()`."""

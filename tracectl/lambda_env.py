@@ -34,6 +34,7 @@ from infra.bundle import (
     lambda_requirements,
     machine_architecture,
     optional_dependencies,
+    pip_install_target,
     pip_platform_args,
 )
 
@@ -67,18 +68,7 @@ def python_version(python: str) -> str:
 
 def pip_install(target: Path, requirements: list[str], python: str) -> None:
     """`requirements` into `target`, as wheels for `python`'s version and this machine."""
-    args = pip_platform_args(python_version(python), machine_architecture())
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-compile",
-        "--no-warn-conflicts",
-    ]  # a --target install is not checked against this venv's packages
-    subprocess.run([*command, "--target", str(target), *args, *requirements], check=True)
+    pip_install_target(target, requirements, pip_platform_args(python_version(python), machine_architecture()))
 
 
 def runtime(python: str = sys.executable, *, client: bool = True) -> Path:

@@ -28,11 +28,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import urllib3
 
+from tracectl.http_relay import HOP_BY_HOP, relay
+
 _NEXT = re.compile(r"^/\d{4}-\d{2}-\d{2}/runtime/invocation/next$")
 _RESTORE_NEXT = re.compile(r"^/\d{4}-\d{2}-\d{2}/runtime/restore/next$")
 _POSTED = re.compile(r"^/\d{4}-\d{2}-\d{2}/runtime/invocation/(?P<request_id>[^/]+)/(?P<kind>response|error)$")
 # Hop-by-hop headers and those the forwarding recomputes.
-_NOT_FORWARDED = {"host", "content-length", "connection", "keep-alive", "transfer-encoding"}
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class RuntimeApiProxy:
             with self._lock:
                 self._posts.append(Posted(posted["request_id"], posted["kind"], time.monotonic(), body or b""))
                 del self._posts[:-16]
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         try:
             answer = self._http.request(
                 request.command, self._upstream + request.path, body=body, headers=headers, preload_content=True
@@ -117,15 +118,10 @@ class RuntimeApiProxy:
             with contextlib.suppress(OSError):  # the runtime may be gone too (the environment stopping)
                 request.send_error(502, f"emulator unreachable: {error}")
             return
-        request.send_response(answer.status)
-        for name, value in answer.headers.items():
-            if name.lower() not in _NOT_FORWARDED:
-                request.send_header(name, value)
+        extra = {}
         if _NEXT.match(request.path) and answer.status == 200:
             with self._lock:
                 header = self._trace_header
             if header:
-                request.send_header("Lambda-Runtime-Trace-Id", header)
-        request.send_header("Content-Length", str(len(answer.data)))
-        request.end_headers()
-        request.wfile.write(answer.data)
+                extra["Lambda-Runtime-Trace-Id"] = header
+        relay(request, answer, extra)
