@@ -425,7 +425,7 @@ class JaegerStack(Stack):
                 data_nodes=nodes, data_node_instance_type=DATA_NODE_TYPE, multi_az_with_standby_enabled=False
             ),
             ebs=opensearch.EbsOptions(volume_size=VOLUME_GIB, volume_type=ec2.EbsDeviceVolumeType.GP3),
-            zone_awareness=opensearch.ZoneAwarenessConfig(enabled=nodes > 1, availability_zone_count=2)
+            zone_awareness=opensearch.ZoneAwarenessConfig(enabled=True, availability_zone_count=2)
             if nodes > 1
             else None,
             encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),

@@ -23,21 +23,6 @@ from tracectl.trace_model import SourceError
 
 # The Jaeger stack's outputs tracectl reads (infra/jaeger_stack.py writes them).
 URL_OUTPUT, SECRET_OUTPUT = "JaegerUrl", "IngestSecretName"
-# Not forwarded either way: they describe one connection, not the request (RFC 9110 §7.6.1).
-_HOP_BY_HOP = frozenset(
-    (
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    )
-)
 
 
 @dataclass(frozen=True)
