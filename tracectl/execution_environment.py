@@ -11,6 +11,13 @@ a handler that runs past its timeout is killed and the environment initialised a
 Where the emulator differs from Lambda, this module makes up for it through `RuntimeApiProxy`
 (tracectl/runtime_api_proxy.py): the invocation's X-Ray header reaches the runtime, and the moment
 the runtime posts its response (when AWS would answer the caller) and whether it failed are known.
+
+What Lambda gives the environment and the emulator does not, `LambdaCgroup` (tracectl/lambda_cgroup.py)
+gives: the runtime runs with its memory's share of one core, and it is frozen from the moment the
+runtime and every extension are done with an invocation until the next one thaws it. Stopping it is
+Lambda's shutdown: SIGTERM to the emulator, which gives the runtime SIGTERM and a grace period (when
+an extension registered), then SIGKILL.
+
 The rest of the differences are listed in docs/lambda-locally.md.
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +34,22 @@ from typing import Any
 import urllib3
 
 from tracectl import tools
+from tracectl.lambda_cgroup import LambdaCgroup, unavailable_reason, unthrottled
 from tracectl.processes import Child, free_port
 from tracectl.runtime_api_proxy import RuntimeApiProxy
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 # What the emulator may take beyond the function's own timeout: init on a cold start, its report.
 INIT_ALLOWANCE_S = 30.0
+# How long the runtime may take, after the emulator answered, to ask for its next invocation.
+RUNTIME_NEXT_WAIT_S = 2.0
+_said: set[str] = set()
+
+
+def _say_once(line: str) -> None:
+    if line not in _said:
+        _said.add(line)
+        print(line, file=sys.stderr)
 
 
 class EmulatorError(RuntimeError):
@@ -90,6 +108,7 @@ class ExecutionEnvironment:
         self._log = log
         self._child: Child | None = None
         self._proxy: RuntimeApiProxy | None = None
+        self.cgroup: LambdaCgroup | None = None
         self._invoke_url = ""
         self._http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=2.0, read=function.timeout_s + INIT_ALLOWANCE_S), retries=False
@@ -101,9 +120,15 @@ class ExecutionEnvironment:
             raise EmulatorError(f"{tools.shown(rie)} is missing: run make rie (or make tools; needs Go)")
         invoke_port, runtime_api_port = free_port(), free_port()
         self._proxy = RuntimeApiProxy(f"127.0.0.1:{runtime_api_port}").__enter__()
+        self.cgroup = LambdaCgroup.create(self.function.name, self.function.memory_mb)
+        if self.cgroup is None:
+            _say_once(f"tracectl: functions run unthrottled and are never frozen ({unavailable_reason()})")
+        elif unthrottled():
+            _say_once("tracectl: TRACECTL_UNTHROTTLED=1: functions get a whole core (frozen between invocations)")
         # The emulator sets AWS_LAMBDA_RUNTIME_API (to its own Runtime API) and the init type for the
         # runtime; `env` points the runtime client at the proxy instead, which forwards to it.
         runtime = [
+            *(self.cgroup.join_command() if self.cgroup else []),
             "env",
             f"AWS_LAMBDA_RUNTIME_API={self._proxy.address}",
             f"AWS_LAMBDA_INITIALIZATION_TYPE={self.function.initialization_type}",
@@ -129,15 +154,21 @@ class ExecutionEnvironment:
         return self
 
     def begin_stop(self) -> None:
-        """Start shutting the environment down; `__exit__` then waits for it."""
+        """Start shutting the environment down as Lambda does; `__exit__` then waits for it."""
+        if self.cgroup is not None:
+            self.cgroup.thaw()
         if self._child is not None:
             self._child.terminate()
 
     def __exit__(self, *_exc: object) -> None:
+        if self.cgroup is not None:
+            self.cgroup.thaw()
         if self._child is not None:
             self._child.stop()
         if self._proxy is not None:
             self._proxy.__exit__()
+        if self.cgroup is not None:
+            self.cgroup.remove()
         self._http.clear()
 
     def runtime_pid(self) -> int | None:
@@ -176,6 +207,8 @@ class ExecutionEnvironment:
         """One invocation, as Lambda's Invoke API runs it; `trace_header` is what the runtime is given."""
         assert self._proxy is not None and self._child is not None
         self._proxy.expect(trace_header)
+        if self.cgroup is not None:
+            self.cgroup.thaw()
         started = time.monotonic()
         headers = {"Content-Type": "application/json", **({"X-Amzn-Trace-Id": trace_header} if trace_header else {})}
         try:
@@ -184,6 +217,10 @@ class ExecutionEnvironment:
             why = self._child.last_line() if not self._child.alive() else str(error)
             raise EmulatorError(f"function {self.function.name}: the emulator did not answer ({why})") from None
         finished = time.monotonic() - started
+        # The emulator answers once the runtime posted and every extension asked for its next event;
+        # when the runtime is back in `next` too, Lambda freezes the environment.
+        if self.cgroup is not None and self._proxy.wait_runtime_waiting(RUNTIME_NEXT_WAIT_S):
+            self.cgroup.freeze()
         posted = self._proxy.posted_since(started)
         text = answer.data.decode(errors="replace")
         try:

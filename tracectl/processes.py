@@ -28,8 +28,9 @@ def _die_with_parent() -> None:
 class Child:
     """A process whose output goes to `log`; it gets SIGTERM if this process dies first.
 
-    With `own_group` it leads a process group of its own, and `stop()` ends the whole group (the
-    emulator's runtime process with it).
+    With `own_group` it leads a process group of its own: SIGTERM goes to it alone (it stops what it
+    started its own way, as the emulator shuts its runtime down), and `stop()` then kills whatever of
+    the group is left.
     """
 
     def __init__(
@@ -67,25 +68,25 @@ class Child:
     def terminate(self) -> None:
         """Ask it to stop, without waiting (stop() waits): stopping many at once is quicker."""
         if self.alive():
-            self._signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
 
     def stop(self) -> None:
         if self.alive():
-            self._signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL)
+                self._kill()
                 self.process.wait()
         if self._own_group:
-            self._signal(signal.SIGKILL)  # whatever the leader left behind
+            self._kill()  # whatever the leader left behind
         self._out.close()
 
-    def _signal(self, signum: int) -> None:
+    def _kill(self) -> None:
         try:
             if self._own_group:
-                os.killpg(self.process.pid, signum)
+                os.killpg(self.process.pid, signal.SIGKILL)
             else:
-                self.process.send_signal(signum)
+                self.process.kill()
         except ProcessLookupError:
             pass

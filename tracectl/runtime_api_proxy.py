@@ -10,6 +10,8 @@ between the runtime client and the emulator's Runtime API and forwards every req
   it (`expect()`), and
 - notes when the runtime posted that invocation's response or error, and which: the moment AWS
   would answer the caller, and whether the function failed (AWS's `X-Amz-Function-Error`);
+- knows when the runtime is waiting in `/runtime/invocation/next` (done with its invocation): with
+  the emulator's answer (every extension done too) that is when Lambda freezes the environment;
 - answers `/runtime/restore/next`, which the emulator lacks (404): with SnapStart a runtime asks
   for it once init is done and runs its after-restore hooks when Lambda answers. Here no snapshot
   is taken, so the answer comes at once: the call sequence is SnapStart's, the memory is not.
@@ -33,7 +35,6 @@ from tracectl.http_relay import HOP_BY_HOP, relay
 _NEXT = re.compile(r"^/\d{4}-\d{2}-\d{2}/runtime/invocation/next$")
 _RESTORE_NEXT = re.compile(r"^/\d{4}-\d{2}-\d{2}/runtime/restore/next$")
 _POSTED = re.compile(r"^/\d{4}-\d{2}-\d{2}/runtime/invocation/(?P<request_id>[^/]+)/(?P<kind>response|error)$")
-# Hop-by-hop headers and those the forwarding recomputes.
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class RuntimeApiProxy:
         # No read timeout: `next` (runtime and extensions) is a long poll that ends with the next event.
         self._http = urllib3.PoolManager(maxsize=8, timeout=urllib3.Timeout(connect=2.0, read=None), retries=False)
         self._lock = threading.Lock()
+        self._waiting = threading.Condition(self._lock)
+        self._runtime_waiting = 0
         self._trace_header: str | None = None
         self._posts: list[Posted] = []
         proxy = self
@@ -96,6 +99,11 @@ class RuntimeApiProxy:
         with self._lock:
             return next((p for p in self._posts if p.at >= since), None)
 
+    def wait_runtime_waiting(self, timeout_s: float) -> bool:
+        """Wait until the runtime asks for its next invocation (True), or `timeout_s` passes."""
+        with self._waiting:
+            return self._waiting.wait_for(lambda: self._runtime_waiting > 0, timeout=timeout_s)
+
     def _forward(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else None
@@ -110,16 +118,26 @@ class RuntimeApiProxy:
                 self._posts.append(Posted(posted["request_id"], posted["kind"], time.monotonic(), body or b""))
                 del self._posts[:-16]
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        next_invocation = bool(_NEXT.match(request.path))
         try:
-            answer = self._http.request(
-                request.command, self._upstream + request.path, body=body, headers=headers, preload_content=True
-            )
+            if next_invocation:
+                with self._waiting:
+                    self._runtime_waiting += 1
+                    self._waiting.notify_all()
+            try:
+                answer = self._http.request(
+                    request.command, self._upstream + request.path, body=body, headers=headers, preload_content=True
+                )
+            finally:
+                if next_invocation:
+                    with self._waiting:
+                        self._runtime_waiting -= 1
         except urllib3.exceptions.HTTPError as error:
             with contextlib.suppress(OSError):  # the runtime may be gone too (the environment stopping)
                 request.send_error(502, f"emulator unreachable: {error}")
             return
         extra = {}
-        if _NEXT.match(request.path) and answer.status == 200:
+        if next_invocation and answer.status == 200:
             with self._lock:
                 header = self._trace_header
             if header:
