@@ -14,6 +14,8 @@ import pytest
 
 from tests.trace_documents import TRACE
 
+pytest_plugins = ["tests.probe_environment"]
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # The propagators the bootstrap reads, as the jaeger profile sets them (no Lambda env fallback).
 # Read once when opentelemetry.propagate is first imported, so set before any test imports it.

@@ -9,66 +9,9 @@ copied into the app's real bundle, as a function of the app would be.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from tests.conftest import ROOT
 from tests.events import EVENTS
-from tracectl import lambda_env
-from tracectl.execution_environment import ExecutionEnvironment, FunctionSpec
-from tracectl.otlp_receiver import OtlpReceiver
-from tracectl.trace_model import load_jsonl
-
-PROBE = ROOT / "tests" / "fixtures" / "lambda_probe" / "probe.py"
-# A collector that exports before it answers (the ADOT layer's) makes the SDK's export wait this long.
-BACKEND_S = 0.08
-HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-
-
-@pytest.fixture(scope="module")
-def task(tmp_path_factory: pytest.TempPathFactory, lambda_emulator: None) -> tuple[Path, Path]:
-    """(runtime interpreter, bundle with the probe): the app's bundle, plus one module."""
-    runtime = lambda_env.runtime()
-    bundle = tmp_path_factory.mktemp("probe-task") / "task"
-    shutil.copytree(lambda_env.bundle(str(runtime)), bundle, copy_function=os.link)
-    shutil.copy(PROBE, bundle / "probe.py")
-    return runtime, bundle
-
-
-def environment(task, tmp_path: Path, sink: OtlpReceiver, handler: str = "probe.handler", timeout_s: int = 3,
-                init: str = "on-demand", **env: str) -> ExecutionEnvironment:
-    runtime, bundle = task
-    spec = FunctionSpec(
-        name="probe",
-        handler=handler,
-        python_version=lambda_env.python_version(str(runtime)),
-        memory_mb=256,
-        timeout_s=timeout_s,
-        initialization_type=init,
-        environment={
-            "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
-            "OTEL_SERVICE_NAME": "probe",
-            "OTEL_PROPAGATORS": "tracecontext,baggage,xray-lambda",
-            "AWS_REGION": "us-east-1",
-            **env,
-        },
-    )
-    return ExecutionEnvironment(spec, task=bundle, runtime_python=runtime, log=tmp_path / "probe.log")
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[OtlpReceiver]:
-    with OtlpReceiver(tmp_path / "spans.jsonl", answer_after_s=BACKEND_S) as receiver:
-        yield receiver
-
-
-def spans(sink: OtlpReceiver) -> list:
-    traces = load_jsonl(sink.out_file) if sink.out_file.exists() else {}
-    return sorted((s for t in traces.values() for s in t.spans), key=lambda s: s.start_ns)
+from tests.probe_environment import HEADER, environment, spans
 
 
 def test_spans_leave_after_the_runtime_posted_the_response(task, tmp_path, sink) -> None:

@@ -207,7 +207,7 @@ def test_snapstart_hook_is_not_registered_outside_lambda() -> None:
     """No `snapshot_restore_py` (any runtime but Lambda's with SnapStart): nothing to register."""
     from functions.tracing import _snapstart
 
-    assert _snapstart.register() is False
+    assert _snapstart.register(before_snapshot=lambda: None) is False
 
 
 def test_after_restore_drops_the_exporters_pooled_connections(monkeypatch) -> None:

@@ -48,10 +48,12 @@ def _hex_ids(item: dict[str, Any]) -> None:
 class OtlpReceiver:
     """Use as a context manager: `with OtlpReceiver(path) as r: ... r.endpoint`. Stops on exit."""
 
-    def __init__(self, out_file: Path, forward_to: str | None = None, *, answer_after_s: float = 0.0) -> None:
+    def __init__(
+        self, out_file: Path, forward_to: str | None = None, *, answer_after_s: float = 0.0, port: int = 0
+    ) -> None:
         """`forward_to`: another OTLP/HTTP base URL (e.g. Jaeger's) that gets every request too.
         `answer_after_s`: answer each export that much later, as a collector that exports before it
-        answers (the ADOT layer's) makes its callers wait for the backend."""
+        answers (the ADOT layer's) makes its callers wait for the backend. `port`: 0 for any free one."""
         self.out_file = out_file
         self.forward_failures = 0
         self.received_at: list[float] = []
@@ -102,7 +104,7 @@ class OtlpReceiver:
             def log_message(self, *_args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="otlp-receiver", daemon=True)
 
     @property

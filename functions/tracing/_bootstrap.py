@@ -1,31 +1,37 @@
 """The tracer provider every handler shares, configured only from the standard `OTEL_*` env vars.
 
 `setup()` is idempotent: the first call builds the provider (X-Ray id generator, Lambda resource,
-batch processor → redaction → OTLP/HTTP exporter) and instruments botocore and urllib3 (unless
-OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names them); later calls return the same provider and change
-nothing. `flush()` exports what is buffered within a bounded time. `export_after_response(handler)`
-registers the after-response exporter when `handler` is the one Lambda calls (functions/tracing/
-_extension.py); `invocation_finished()` is what the handler's wrapper does last either way.
+kept-span processor → redaction → OTLP/HTTP exporter, the exporter built at the first export) and
+instruments botocore and urllib3 (unless OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names them); later
+calls return the same provider and change nothing. `flush()` exports what is kept within a bounded
+time. `export_after_response(handler)` registers the after-response exporter and the shutdown
+export when `handler` is the one Lambda calls (functions/tracing/_extension.py, _shutdown.py);
+`invocation_finished()` is what the handler's wrapper does last either way.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Sequence
 
 from opentelemetry import trace
 from opentelemetry.sdk.extension.aws.resource._lambda import AwsLambdaResourceDetector
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from functions.tracing import _extension, _settings, _snapstart
+from functions.tracing import _extension, _settings, _shutdown, _snapstart
+from functions.tracing._kept_spans import KeptSpanProcessor
 from functions.tracing._message_injection import inject_trace_context
 from functions.tracing._redaction import RedactingExporter
 from functions.tracing._state import state
 
 _logger = logging.getLogger(__name__)
+# What an export after the response leaves of the invocation's time: Lambda ends it at the deadline.
+_DEADLINE_MARGIN_S = 0.05
 
 
 def setup(exporter: SpanExporter | None = None) -> TracerProvider:
@@ -37,15 +43,15 @@ def setup(exporter: SpanExporter | None = None) -> TracerProvider:
         if state.provider is not None:
             return state.provider
         state.export_timeout_s = _settings.export_timeout_s()
+        state.export_delay_s = _settings.export_delay_s()
         try:
             provider = TracerProvider(resource=_resource(), id_generator=AwsXRayIdGenerator())
-            processor = BatchSpanProcessor(
-                RedactingExporter(exporter or _otlp_exporter()), export_timeout_millis=state.export_timeout_s * 1000
-            )
+            processor = KeptSpanProcessor(RedactingExporter(exporter or _OtlpOnFirstExport()))
             provider.add_span_processor(processor)
+            state.processor = processor
             trace.set_tracer_provider(provider)
             _instrument(provider)
-            _snapstart.register()
+            _snapstart.register(before_snapshot=flush)
         except Exception:  # telemetry never breaks the handler: log and go on
             _logger.exception("tracing: setup failed; the function runs untraced")
             provider = TracerProvider()
@@ -74,7 +80,11 @@ def export_after_response(caller_module: str | None) -> None:
             _settings.say_once("mode", logging.INFO, "tracing: %s=false: exporting before each response",
                                _settings.EXPORT_AFTER_RESPONSE)
             return
-        state.after_response = _extension.register(runtime_api, _flush_within, state.export_timeout_s)
+        state.after_response = _extension.register(
+            runtime_api, after_invocation=_after_invocation, export=_export_within, timeout_s=state.export_timeout_s
+        )
+        if state.after_response is not None:
+            _shutdown.install(_export_within)
 
 
 def invocation_finished(request_id: str | None) -> None:
@@ -84,6 +94,36 @@ def invocation_finished(request_id: str | None) -> None:
     exporter = state.after_response
     if exporter is None or not exporter.working or not exporter.invocation_finished(request_id):
         flush()
+
+
+def _after_invocation(deadline: float | None) -> None:
+    """Export the spans kept, now (TRACING_EXPORT_DELAY_S unset or 0) or once a batch is due: each
+    request within the export timeout, all of them before `deadline` (time.time(), when Lambda would
+    end the invocation)."""
+    processor = state.processor
+    if processor is None or not (state.export_delay_s == 0 or processor.due(state.export_delay_s)):
+        return
+    bound = state.export_timeout_s * max(1, processor.requests())
+    if deadline is not None:
+        bound = max(0.05, min(bound, deadline - time.time() - _DEADLINE_MARGIN_S))
+    processor.export(bound)
+
+
+class _OtlpOnFirstExport(SpanExporter):
+    """The OTLP/HTTP exporter, imported and built at the first export: after the first response,
+    not during init (its modules, protobuf's among them, are a good part of a cold start)."""
+
+    def __init__(self) -> None:
+        self._exporter: SpanExporter | None = None
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self._exporter is None:
+            self._exporter = _otlp_exporter()
+        return self._exporter.export(spans)
+
+    def shutdown(self) -> None:
+        if self._exporter is not None:
+            self._exporter.shutdown()
 
 
 def _otlp_exporter() -> SpanExporter:
@@ -103,20 +143,18 @@ def _otlp_exporter() -> SpanExporter:
 
 
 def flush() -> None:
-    """Export buffered spans, waiting at most the export timeout. Never raises."""
-    _flush_within(state.export_timeout_s)
+    """Export the spans kept, waiting at most the export timeout. Never raises."""
+    _export_within(state.export_timeout_s)
 
 
-def _flush_within(seconds: float) -> bool:
-    if state.provider is None:
+def _export_within(seconds: float) -> bool:
+    if state.processor is None:
         return True
     try:
-        if state.provider.force_flush(timeout_millis=int(seconds * 1000)):
-            return True
-        _logger.warning("tracing: flush did not finish within %.1f s; spans may be lost", seconds)
+        return state.processor.export(seconds)
     except Exception:  # telemetry never breaks the handler: log and go on
-        _logger.exception("tracing: flush failed")
-    return False
+        _logger.exception("tracing: export failed")
+        return False
 
 
 def _resource() -> Resource:
@@ -140,10 +178,13 @@ def _instrument(provider: TracerProvider) -> None:
         if "botocore" not in disabled:
             from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 
-            BotocoreInstrumentor().instrument(tracer_provider=provider, request_hook=inject_trace_context)
+            # skip_dep_check: the bundle pins what it ships; the check reads installed distributions' metadata.
+            BotocoreInstrumentor().instrument(
+                tracer_provider=provider, request_hook=inject_trace_context, skip_dep_check=True
+            )
         if "urllib3" not in disabled:
             from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
 
-            URLLib3Instrumentor().instrument(tracer_provider=provider)
+            URLLib3Instrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.exception("tracing: instrumentation failed; handler runs with manual spans only")

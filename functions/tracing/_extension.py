@@ -9,9 +9,11 @@ With it, Lambda's own lifecycle does the waiting (AWS Lambda Extensions API):
 2. the thread asks for the next event; Lambda answers when an invocation begins;
 3. the handler returns; the runtime posts its response and Lambda hands it to the caller at once;
 4. the thread, told by the handler's wrapper that this invocation (by request id) is over
-   (`invocation_finished`), exports its spans (bounded by the export timeout), then asks for the next event:
-   only now, with the runtime and every extension done, may Lambda freeze the environment, so no
-   span waits in a frozen process.
+   (`invocation_finished`), calls `after_invocation`, then asks for the next event: only now, with the
+   runtime and every extension done, may Lambda freeze the environment. `after_invocation` exports
+   the invocation's spans (bounded by the export timeout) or, with TRACING_EXPORT_DELAY_S, keeps them
+   until a batch is due; what is kept when Lambda shuts the environment down leaves then
+   (functions/tracing/_shutdown.py).
 
 A handler that runs into its timeout never tells the thread: shortly before the deadline the
 thread ends the invocation span as timed out and exports it with everything finished so far,
@@ -47,13 +49,24 @@ class AfterResponseExporter:
     """The extension's thread and the handler's side of it (`invocation_finished`)."""
 
     def __init__(
-        self, runtime_api: str, extension_id: str, flush: Callable[[float], bool], timeout_s: float, *, primed: bool
+        self,
+        runtime_api: str,
+        extension_id: str,
+        *,
+        after_invocation: Callable[[float | None], object],
+        export: Callable[[float], bool],
+        timeout_s: float,
+        primed: bool,
     ) -> None:
-        """`primed`: init may invoke the handler itself (SnapStart, provisioned concurrency)."""
+        """`after_invocation(deadline)`: what to do once an invocation is over (before its deadline, in
+        time.time(), where Lambda gave one); `export(bound_s)`: send everything
+        kept now, within the bound; `primed`: init may invoke the handler itself (SnapStart,
+        provisioned concurrency)."""
         self._primed = primed
         self._runtime_api = runtime_api
         self._extension_id = extension_id
-        self._flush = flush
+        self._after_invocation = after_invocation
+        self._export = export
         self._timeout_s = timeout_s
         # Request ids of invocations begun (INVOKE events) and finished (the handler's wrapper), so that
         # each export waits for its own invocation: not for a call made during init (SnapStart
@@ -95,7 +108,7 @@ class AfterResponseExporter:
             failures = 0
             try:
                 if event.get("eventType") == "SHUTDOWN":
-                    self._flush(self._timeout_s)
+                    self._export(self._timeout_s)
                     return
                 self._export_after(event)
             except Exception:  # telemetry never breaks the function: log and go on
@@ -124,11 +137,12 @@ class AfterResponseExporter:
                     lambda: request_id in self._finished, timeout=max(0.0, left - min(TIMEOUT_MARGIN_S, 0.1 * left))
                 )
         if done or deadline is None:
-            self._flush(self._timeout_s)
+            self._after_invocation(deadline)
             return
-        # Lambda kills the process at the deadline: the timing-out invocation's span goes out now.
+        # Lambda kills the process at the deadline: the timing-out invocation's span, and everything
+        # kept, goes out now, within what is left.
         self._end_timed_out_invocation()
-        self._flush(max(0.05, min(self._timeout_s, deadline - time.time())))
+        self._export(max(0.05, deadline - time.time() - 0.05))
 
     @staticmethod
     def _end_timed_out_invocation() -> None:
@@ -139,7 +153,13 @@ class AfterResponseExporter:
             span.end()
 
 
-def register(runtime_api: str, flush: Callable[[float], bool], timeout_s: float) -> AfterResponseExporter | None:
+def register(
+    runtime_api: str,
+    *,
+    after_invocation: Callable[[float | None], object],
+    export: Callable[[float], bool],
+    timeout_s: float,
+) -> AfterResponseExporter | None:
     """Register with the Extensions API and start the thread; None (and one log line) if that fails."""
     try:
         connection = http.client.HTTPConnection(runtime_api, timeout=2.0)
@@ -155,6 +175,8 @@ def register(runtime_api: str, flush: Callable[[float], bool], timeout_s: float)
         _logger.warning("tracing: could not register the after-response extension (%s); exporting inline", error)
         return None
     primed = _settings.initialization_type() != "on-demand"
-    exporter = AfterResponseExporter(runtime_api, extension_id, flush, timeout_s, primed=primed)
+    exporter = AfterResponseExporter(
+        runtime_api, extension_id, after_invocation=after_invocation, export=export, timeout_s=timeout_s, primed=primed
+    )
     threading.Thread(target=exporter.run, name="otel-tracer-extension", daemon=True).start()
     return exporter

@@ -77,6 +77,7 @@ def traced(handler: Handler) -> Handler:
                 if outermost:
                     _bootstrap.invocation_finished(request_id if isinstance(request_id, str) else None)
         token = current_invocation.set((request_id, cold_start))
+        exiting = False
         if outermost:
             state.invocation_span = span
         try:
@@ -84,12 +85,20 @@ def traced(handler: Handler) -> Handler:
                 result = handler(event, context)
                 _record_result(span, result)
                 return result
+        except BaseException as error:
+            if not isinstance(error, Exception):  # SystemExit, KeyboardInterrupt: use_span records Exceptions only
+                _record_exit(span, error)
+                exiting = True
+            raise
         finally:
             _end(span)
             current_invocation.reset(token)
             if outermost:
                 state.invocation_span = None
-                _bootstrap.invocation_finished(request_id if isinstance(request_id, str) else None)
+                if exiting:  # the process ends now: no export after the response
+                    _bootstrap.flush()
+                else:
+                    _bootstrap.invocation_finished(request_id if isinstance(request_id, str) else None)
 
     return wrapper  # type: ignore[return-value]
 
@@ -218,6 +227,15 @@ def _start_record_span(record: Any, carrier: Mapping[str, str] | None = None) ->
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: could not start a record span", exc_info=True)
         return None
+
+
+def _record_exit(span: Span, error: BaseException) -> None:
+    """Lambda reports an invocation whose handler exits the process as failed (Runtime.ExitError): so does the span."""
+    try:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+    except Exception:  # telemetry never breaks the handler: log and go on
+        _logger.warning("tracing: could not record the exit", exc_info=True)
 
 
 def _record_result(span: Span, result: Any) -> None:

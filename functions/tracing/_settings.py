@@ -18,6 +18,9 @@ DISABLED_INSTRUMENTATIONS = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
 LOG_LEVEL = "LOG_LEVEL"
 EXPORT_AFTER_RESPONSE = "TRACING_EXPORT_AFTER_RESPONSE"
 """`false` exports each invocation's spans before its response, as outside Lambda (default `true`)."""
+EXPORT_DELAY = "TRACING_EXPORT_DELAY_S"
+"""The longest a finished span may wait in a running environment before it is exported (seconds);
+`0` or unset: after every invocation. Exporting after the response only."""
 RUNTIME_API = "AWS_LAMBDA_RUNTIME_API"
 HANDLER = "_HANDLER"
 FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
@@ -45,18 +48,29 @@ def export_timeout_s() -> float:
     """The export bound in seconds: the traces-specific variable first, as the SDK reads it."""
     for name in EXPORT_TIMEOUT_VARIABLES:
         raw = os.environ.get(name)
-        if raw is None or raw.strip() == "":
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if value > 0 and math.isfinite(value):
-            return value
-        warn_once(name, "tracing: %s=%r is not a positive number of seconds; using %.1f", name, raw,
-                  DEFAULT_EXPORT_TIMEOUT_S)
-        return DEFAULT_EXPORT_TIMEOUT_S
+        if raw is not None and raw.strip() != "":
+            return _seconds(name, raw, DEFAULT_EXPORT_TIMEOUT_S, zero_allowed=False)
     return DEFAULT_EXPORT_TIMEOUT_S
+
+
+def export_delay_s() -> float:
+    """TRACING_EXPORT_DELAY_S: 0 (export after every invocation) unless set to a number of seconds ≥ 0."""
+    raw = os.environ.get(EXPORT_DELAY)
+    if raw is None or raw.strip() == "":
+        return 0.0
+    return _seconds(EXPORT_DELAY, raw, 0.0, zero_allowed=True)
+
+
+def _seconds(name: str, raw: str, default: float, *, zero_allowed: bool) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if math.isfinite(value) and (value > 0 or (zero_allowed and value == 0)):
+        return value
+    kind = "a number of seconds ≥ 0" if zero_allowed else "a positive number of seconds"
+    warn_once(name, "tracing: %s=%r is not %s; using %.1f", name, raw, kind, default)
+    return default
 
 
 def log_level() -> int:

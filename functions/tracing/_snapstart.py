@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 
 from functions.tracing._state import reset_cold_start, state
 
 _logger = logging.getLogger(__name__)
 
 
-def register() -> bool:
-    """Run `after_restore` after every SnapStart restore. False where the runtime has no hooks."""
+def register(before_snapshot: Callable[[], object]) -> bool:
+    """Run `before_snapshot` (export what is kept: a snapshot must hold no span) before the snapshot,
+    and `after_restore` after every SnapStart restore. False where the runtime has no hooks."""
     try:
-        from snapshot_restore_py import register_after_restore
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:
         return False
     try:
+        register_before_snapshot(before_snapshot)
         register_after_restore(after_restore)
     except Exception:  # telemetry never breaks the handler: log and go on
         _logger.warning("tracing: could not register the SnapStart after-restore hook", exc_info=True)

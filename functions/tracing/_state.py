@@ -23,7 +23,11 @@ class State:
     provider: TracerProvider | None = None
     transport: Any = None
     """The OTLP exporter's HTTP transport when we chose it (its pool is dropped after a SnapStart restore)."""
+    processor: Any = None
+    """The kept-span processor (functions/tracing/_kept_spans.py) once `setup()` built it."""
     export_timeout_s: float = 2.0
+    export_delay_s: float = 0.0
+    """TRACING_EXPORT_DELAY_S: how long a kept span may wait (0: export after every invocation)."""
     cold_start: bool = True
     """The next invocation is this execution environment's first."""
     invocation_span: Span | None = None
