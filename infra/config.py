@@ -19,6 +19,8 @@ EXPORTERS = ("xray", "jaeger", "both")
 # API Gateway's default account-level quotas per region: a stage cannot usefully allow more.
 API_RATE_CEILING, API_BURST_CEILING = 10_000, 5_000
 ARCHITECTURES = ("x86_64", "arm64")
+# Lambda's longest function timeout: a span kept longer than an invocation can last is no longer "late".
+MAX_EXPORT_DELAY_S = 900.0
 
 
 class ConfigError(ValueError):
@@ -54,6 +56,9 @@ class TracerConfig:
     """OpenSearch data nodes of the deployed Jaeger: 1 is the cheapest durable setting, 2-3 spread over zones."""
     jaeger_max_tasks: int = 2
     """Most Jaeger tasks autoscaling may run (at least one always runs)."""
+    export_delay_s: float = 0.0
+    """The longest a finished span may wait in a running environment before it is exported (0: after
+    every invocation). Longer: most invocations do not wait for the backend, spans arrive later."""
 
     @property
     def sends_to_xray(self) -> bool:
@@ -114,6 +119,7 @@ class TracerConfig:
             jaeger_retention_days=int(_within(get, "jaegerRetentionDays", default=7, low=1, high=3650, whole=True)),
             jaeger_data_nodes=int(_within(get, "jaegerDataNodes", default=1, low=1, high=3, whole=True)),
             jaeger_max_tasks=int(_within(get, "jaegerMaxTasks", default=2, low=1, high=10, whole=True)),
+            export_delay_s=_within(get, "exportDelay", default=0.0, low=0.0, high=MAX_EXPORT_DELAY_S),
         )
 
 

@@ -15,6 +15,8 @@ COLLECTOR_CONFIG_ENV = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"
 # Read by collector/jaeger.yaml and both.yaml as ${env:...}: no standard name exists for these.
 JAEGER_ENDPOINT_ENV = "JAEGER_ENDPOINT"
 JAEGER_AUTHORIZATION_ENV = "JAEGER_AUTHORIZATION"
+# Read by functions/tracing/_settings.py (no standard name exists): see TracerConfig.export_delay_s.
+EXPORT_DELAY_ENV = "TRACING_EXPORT_DELAY_S"
 # Where functions send OTLP: the ADOT collector extension, inside the execution environment.
 OTLP_ENDPOINT = "http://localhost:4318"
 
@@ -115,6 +117,7 @@ def tracing_environment(config: TracerConfig, service_name: str, jaeger: JaegerT
         "OTEL_TRACES_SAMPLER": profile.sampler,
         "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        EXPORT_DELAY_ENV: f"{config.export_delay_s:g}",
         **SPAN_LIMITS,
     }
     if profile.sampler_arg is not None:

@@ -37,6 +37,11 @@ def test_cli_strings_are_parsed() -> None:
     assert (c.sends_to_xray, c.sends_to_jaeger, c.sampling_ratio, c.fault_rate) == (True, True, 0.25, 0.0)
 
 
+def test_export_delay_is_zero_unless_given() -> None:
+    delays = [config(**given).export_delay_s for given in ({}, {"exportDelay": "5"}, {"exportDelay": 2.5})]
+    assert delays == [0.0, 5.0, 2.5]
+
+
 def test_deploy_jaeger_needs_no_endpoint_and_takes_its_sizes() -> None:
     c = config(exporter="jaeger", deployJaeger="true")
     assert (c.deploy_jaeger, c.jaeger_endpoint, c.jaeger_retention_days, c.jaeger_data_nodes) == (True, None, 7, 1)
@@ -103,6 +108,8 @@ def test_snap_start_needs_a_runtime_of_at_least_3_12() -> None:
         ({"apiBurstLimit": "1.5"}, "-c apiBurstLimit=1.5 is not a whole number: use 1 to 5000"),
         ({"apiBurstLimit": "6000"}, "-c apiBurstLimit=6000 is out of range: use 1 to 5000 (e.g. -c apiBurstLimit=100)"),
         ({"snapStart": "yes"}, "-c snapStart=yes is not valid: use one of true | false"),
+        ({"exportDelay": "-1"}, "-c exportDelay=-1 is out of range: use 0 to 900 (e.g. -c exportDelay=0)"),
+        ({"exportDelay": "soon"}, "-c exportDelay=soon is not a number: use 0 to 900"),
         ({"exporter": "jaeger"}, "or -c deployJaeger=true (deploy one)"),
         (
             {"deployJaeger": "true"},

@@ -62,6 +62,15 @@ def test_jaeger_sampler_ratio_comes_from_context(synth) -> None:
         assert "OTEL_TRACES_SAMPLER_ARG" not in props["Environment"]["Variables"]
 
 
+def test_every_function_reads_the_export_delay_the_context_gives(synth) -> None:
+    from functions.tracing import _settings
+
+    for given, expected in ((None, "0"), ("5", "5"), ("0.5", "0.5")):
+        context = {"exportDelay": given} if given else {}
+        for props in functions(synth("xray", **context)).values():
+            assert props["Environment"]["Variables"][_settings.EXPORT_DELAY] == expected
+
+
 @pytest.mark.parametrize("exporter", EXPORTERS)
 def test_api_stage_tracing_follows_the_exporter(synth, exporter: str) -> None:
     Template.from_json(synth(exporter)).has_resource_properties(
