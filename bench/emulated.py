@@ -2,11 +2,14 @@
 
 Two measures the direct runs (bench/child.py) cannot make:
 
-- **response latency**: per warm invocation, from invoke until the runtime posts its response
+- **response latency and the bill**: per warm invocation, from invoke until the runtime posts its response
   (when AWS answers the caller; the emulator's own answer waits for extensions, so the Runtime
   API proxy's record of the post is used), with the OTLP backend answering each export 80 ms
   late, as the ADOT collector layer answers only once it has exported (tracectl/otlp_receiver.py).
-  The twins run interleaved, one invocation each in turn; the first (cold) one is left out.
+  The twins run interleaved, one invocation each in turn; the first (cold) one is left out. Each
+  twin's environment has 512 MB's CPU share and is frozen between invocations (as everywhere the
+  emulator runs here); the environment held per invocation is what Lambda bills (bench/bill.py),
+  and the spans are counted once every environment was shut down (SIGTERM, as Lambda does).
 - **instructions under the runtime client** (callgrind on the runtime process, through the
   emulator's exec wrapper; its counts are written when the process is signalled to end): cold = the
   runtime's start to the end of the first invocation, warm = (a run with W more invocations minus
@@ -32,6 +35,8 @@ from tracectl import lambda_env
 from tracectl.execution_environment import ExecutionEnvironment, FunctionSpec
 from tracectl.stats import percentile
 
+MEMORY_MB = 512
+"""Every twin's memory: the app's functions' size, and what its CPU share follows."""
 BACKEND_S = 0.08
 """How late the OTLP backend answers each export."""
 _COLLECTED = re.compile(r"==\d+== Collected : (\d+)")
@@ -47,7 +52,7 @@ def _function(twin: Twin, base_env: dict[str, str], runtime: Path) -> FunctionSp
         name=f"bench-{twin.name}",
         handler=twin.handler,
         python_version=lambda_env.python_version(str(runtime)),
-        memory_mb=512,
+        memory_mb=MEMORY_MB,
         timeout_s=TIMEOUT_S,
         environment={
             **base_env,
@@ -59,7 +64,7 @@ def _function(twin: Twin, base_env: dict[str, str], runtime: Path) -> FunctionSp
 
 
 @contextmanager
-def _environment(
+def lambda_environment(
     twin: Twin, base_env: dict[str, str], runtime: Path, log: Path, profiler: list[str] | None = None
 ) -> Iterator[ExecutionEnvironment]:
     wrapper = [*(profiler or []), *twin.exec_wrapper]
@@ -87,7 +92,7 @@ def response_latency(
     errors = dict.fromkeys(twins, 0)
     with ExitStack() as running:
         environments = {
-            name: running.enter_context(_environment(twin, base_env, runtime, scratch / f"emulated-{name}.log"))
+            name: running.enter_context(lambda_environment(twin, base_env, runtime, scratch / f"emulated-{name}.log"))
             for name, twin in twins.items()
         }
         for round_number in range(1 + invocations):
@@ -143,7 +148,7 @@ def _count(twin: Twin, base_env: dict[str, str], event: dict, scratch: Path, run
     log = scratch / f"callgrind-{twin.name}-{warm}.log"
     profiler = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
     seeded = {**base_env, "PYTHONHASHSEED": "0"}
-    with _environment(twin, seeded, runtime, log, profiler) as environment:
+    with lambda_environment(twin, seeded, runtime, log, profiler) as environment:
         for number in range(1 + warm):
             # The same header sequence every run: the counts depend on nothing that varies.
             header = f"Root=1-5f8a1b2c-{number:024x};Parent={number + 1:016x};Sampled=1"

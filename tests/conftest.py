@@ -21,6 +21,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # Read once when opentelemetry.propagate is first imported, so set before any test imports it.
 os.environ.setdefault("OTEL_PROPAGATORS", "tracecontext,baggage,xray")
 os.environ.setdefault("OTEL_SERVICE_NAME", "tests")
+# Functions under the emulator get a whole core in tests that do not test time or CPU (quicker; still
+# frozen between invocations): tests/test_lambda_as_billed.py gives them their memory's share.
+os.environ.setdefault("TRACECTL_UNTHROTTLED", "1")
 ROOT = Path(__file__).resolve().parent.parent
 JAEGER = "https://jaeger.example.com:4318"
 # cdk.json's context: the feature flags every synth runs with, the CLI's and the tests' alike.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -353,6 +354,22 @@ def assert_bounded(scenario: Scenario, label: str) -> float:
     return worst
 
 
+_UNCONFIRMED = re.compile(r"shutting down: the backend did not confirm (\d+) spans")
+
+
+def assert_only_the_tail_may_wait(tmp: Path, checks: list, delivered: list[int | None]) -> None:
+    """The healthy backend has every span, but those a function said it could not deliver at shutdown.
+
+    The collector answers an error when either backend fails, so the functions' breaker opens and
+    keeps their spans; probes deliver them (twice to the healthy backend: it keeps one) while
+    invocations go on, and what is still kept leaves at shutdown within Lambda's 500 ms, which a
+    collector waiting on a dead backend may not answer in. Each function counts those in its log."""
+    lost = sum(c.sdk_spans - (got or 0) for c, got in zip(checks, delivered, strict=True))
+    said = sum(int(n) for log in (tmp / "logs").glob("*.log") for n in _UNCONFIRMED.findall(log.read_text()))
+    assert lost <= said, [c.verdict for c in checks if c.lost]
+    assert delivered[0] == checks[0].sdk_spans  # the first export reached it through the collector
+
+
 def test_a_healthy_pipeline_never_holds_an_invocation_for_a_retry(tmp_path: Path) -> None:
     # The twin of the fault tests below, in the same harness: no export fails, so no warm
     # invocation pays the SDK's retry backoff (≈ 1 s). The first one is a cold start (boto3 loads
@@ -380,7 +397,7 @@ def test_a_dead_jaeger_bounds_each_flush_and_xray_still_gets_every_span(tmp_path
         if hole:
             hole.close()
     assert len(checks) == INVOCATIONS
-    assert all(c.xray_spans == c.sdk_spans for c in checks), [c.verdict for c in checks if c.lost]
+    assert_only_the_tail_may_wait(tmp_path, checks, [c.xray_spans for c in checks])
 
 
 def test_a_dead_xray_bounds_each_flush_and_jaeger_still_gets_every_span(tmp_path: Path) -> None:
@@ -390,7 +407,8 @@ def test_a_dead_xray_bounds_each_flush_and_jaeger_still_gets_every_span(tmp_path
         assert_bounded(scenario, "both.yaml, X-Ray refused")
         jaeger = JaegerSource(stack.endpoints.jaeger_query)
         checks = pipeline_check.check(scenario.traces, jaeger=jaeger, xray_client=None)
-    assert all(c.jaeger_spans == c.sdk_spans for c in checks), [c.verdict for c in checks if c.lost]
+    assert len(checks) == INVOCATIONS
+    assert_only_the_tail_may_wait(tmp_path, checks, [c.jaeger_spans for c in checks])
 
 
 def test_a_dead_collector_never_fails_a_handler(tmp_path: Path) -> None:

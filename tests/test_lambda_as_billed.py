@@ -20,6 +20,12 @@ from tracectl.otlp_receiver import OtlpReceiver
 DELAY = {"TRACING_EXPORT_DELAY_S": "5"}
 
 
+@pytest.fixture(autouse=True)
+def lambdas_cpu_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about time and CPU: each function gets its memory's share, not a whole core."""
+    monkeypatch.delenv("TRACECTL_UNTHROTTLED", raising=False)
+
+
 def cgroups() -> None:
     reason = unavailable_reason()
     if reason is not None:

@@ -84,7 +84,7 @@ def export_after_response(caller_module: str | None) -> None:
             runtime_api, after_invocation=_after_invocation, export=_export_within, timeout_s=state.export_timeout_s
         )
         if state.after_response is not None:
-            _shutdown.install(_export_within)
+            _shutdown.install(_export_at_shutdown)
 
 
 def invocation_finished(request_id: str | None) -> None:
@@ -145,6 +145,18 @@ def _otlp_exporter() -> SpanExporter:
 def flush() -> None:
     """Export the spans kept, waiting at most the export timeout. Never raises."""
     _export_within(state.export_timeout_s)
+
+
+def _export_at_shutdown(seconds: float) -> bool:
+    """The last chance: whatever the breaker says, within `seconds`; what does not make it is counted."""
+    processor = state.processor
+    if processor is None:
+        return True
+    if processor.export(seconds, last=True):
+        return True
+    _logger.warning("tracing: shutting down: the backend did not confirm %d spans within %.2f s",
+                    processor.undelivered(), seconds)
+    return False
 
 
 def _export_within(seconds: float) -> bool:

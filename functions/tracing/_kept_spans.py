@@ -46,7 +46,8 @@ class KeptSpanProcessor(SpanProcessor):
         self._kept: list[ReadableSpan] = []
         self._kept_since = 0.0
         self._dropped = 0
-        self._lock = threading.Lock()  # guards _kept, _kept_since, _dropped
+        self._in_flight = 0
+        self._lock = threading.Lock()  # guards _kept, _kept_since, _dropped, _in_flight
         self._sending = threading.Lock()  # one sender at a time
 
     # SpanProcessor
@@ -76,6 +77,11 @@ class KeptSpanProcessor(SpanProcessor):
     def kept(self) -> int:
         return len(self._kept)
 
+    def undelivered(self) -> int:
+        """Spans kept or being sent right now."""
+        with self._lock:
+            return len(self._kept) + self._in_flight
+
     def requests(self) -> int:
         """Export requests what is kept now takes."""
         return -(-len(self._kept) // EXPORT_BATCH)
@@ -87,11 +93,12 @@ class KeptSpanProcessor(SpanProcessor):
                 return False
             return len(self._kept) >= EXPORT_BATCH or time.monotonic() - self._kept_since >= delay_s
 
-    def export(self, bound_s: float) -> bool:
-        """Send what is kept, returning within `bound_s`. True: all of it arrived."""
-        if not self._kept and not self._dropped:
+    def export(self, bound_s: float, *, last: bool = False) -> bool:
+        """Send what is kept, returning within `bound_s`. True: all of it arrived. `last`: the last
+        chance (shutdown): tried even though the breaker is open, and nothing goes on after it."""
+        if not self._kept and not self._dropped and not self._in_flight:
             return True
-        if not self.breaker.closed:
+        if not self.breaker.closed and not last:
             if self.breaker.probe_due() and not self._sending.locked():
                 threading.Thread(target=self._send, name="otel-tracer-probe", daemon=True).start()
             return False
@@ -104,7 +111,9 @@ class KeptSpanProcessor(SpanProcessor):
 
         threading.Thread(target=send, name="otel-tracer-export", daemon=True).start()
         if not done.wait(bound_s):
-            _logger.warning("tracing: the export did not finish within %.2f s; it goes on in the background", bound_s)
+            if not last:
+                _logger.warning("tracing: the export did not finish within %.2f s; it goes on in the background",
+                                bound_s)
             return False
         return outcome[0]
 
@@ -121,26 +130,35 @@ class KeptSpanProcessor(SpanProcessor):
             with self._lock:
                 spans, self._kept = self._kept, []
                 dropped, self._dropped = self._dropped, 0
-            start = 0
+                self._in_flight = len(spans)
             try:
-                for start in range(0, len(spans), EXPORT_BATCH):
-                    if self.exporter.export(spans[start : start + EXPORT_BATCH]) is not SpanExportResult.SUCCESS:
-                        self._keep_again(spans[start:], dropped)
-                        return False
-            except Exception:  # telemetry never breaks the handler: log and go on
-                _logger.warning("tracing: exporting spans failed", exc_info=True)
-                self._keep_again(spans[start:], dropped)
-                return False
-            self.breaker.succeeded()
-            if dropped:
-                _logger.warning("tracing: %d spans were dropped (more than %d waiting to be exported)", dropped,
-                                MAX_KEPT_SPANS)
-            return True
+                return self._send_taken(spans, dropped)
+            finally:
+                with self._lock:
+                    self._in_flight = 0
+
+    def _send_taken(self, spans: list[ReadableSpan], dropped: int) -> bool:
+        start = 0
+        try:
+            for start in range(0, len(spans), EXPORT_BATCH):
+                if self.exporter.export(spans[start : start + EXPORT_BATCH]) is not SpanExportResult.SUCCESS:
+                    self._keep_again(spans[start:], dropped)
+                    return False
+        except Exception:  # telemetry never breaks the handler: log and go on
+            _logger.warning("tracing: exporting spans failed", exc_info=True)
+            self._keep_again(spans[start:], dropped)
+            return False
+        self.breaker.succeeded()
+        if dropped:
+            _logger.warning("tracing: %d spans were dropped (more than %d waiting to be exported)", dropped,
+                            MAX_KEPT_SPANS)
+        return True
 
     def _keep_again(self, unsent: Sequence[ReadableSpan], dropped: int) -> None:
         """After a failed export: the unsent spans go back in front of newer ones, within the bound."""
         self.breaker.failed()
         with self._lock:
+            self._in_flight = 0
             room = max(0, MAX_KEPT_SPANS - len(self._kept))
             again = list(unsent[:room])
             self._dropped += dropped + len(unsent) - len(again)
