@@ -34,7 +34,7 @@ from typing import Any
 import urllib3
 
 from tracectl import tools
-from tracectl.lambda_cgroup import LambdaCgroup, unavailable_reason, unthrottled
+from tracectl.lambda_cgroup import MB_PER_VCPU, UNTHROTTLED_ENV, LambdaCgroup, unavailable_reason, unthrottled
 from tracectl.processes import Child, free_port
 from tracectl.runtime_api_proxy import RuntimeApiProxy
 
@@ -124,7 +124,13 @@ class ExecutionEnvironment:
         if self.cgroup is None:
             _say_once(f"tracectl: functions run unthrottled and are never frozen ({unavailable_reason()})")
         elif unthrottled():
-            _say_once("tracectl: TRACECTL_UNTHROTTLED=1: functions get a whole core (frozen between invocations)")
+            _say_once(f"tracectl: {UNTHROTTLED_ENV}=1: functions get a whole core (frozen between invocations)")
+        else:
+            share = self.function.memory_mb / MB_PER_VCPU
+            _say_once(
+                f"tracectl: {self.function.memory_mb} MB functions run as Lambda runs them: {share:.2f} of a core, "
+                f"frozen between invocations, SIGTERM at shutdown ({UNTHROTTLED_ENV}=1 for a whole core)"
+            )
         # The emulator sets AWS_LAMBDA_RUNTIME_API (to its own Runtime API) and the init type for the
         # runtime; `env` points the runtime client at the proxy instead, which forwards to it.
         runtime = [

@@ -46,7 +46,7 @@ def setup(exporter: SpanExporter | None = None) -> TracerProvider:
         state.export_delay_s = _settings.export_delay_s()
         try:
             provider = TracerProvider(resource=_resource(), id_generator=AwsXRayIdGenerator())
-            processor = KeptSpanProcessor(RedactingExporter(exporter or _OtlpOnFirstExport()))
+            processor = KeptSpanProcessor(RedactingExporter(exporter or _OtlpOnFirstExport()), state.export_timeout_s)
             provider.add_span_processor(processor)
             state.processor = processor
             trace.set_tracer_provider(provider)

@@ -10,8 +10,9 @@ at shutdown); this processor does only what those need:
 - `due(delay_s)`: whether what is kept should leave now (`EXPORT_BATCH` spans, or the oldest has
   waited `delay_s`);
 - `export(bound_s)` sends everything kept, in requests of at most `EXPORT_BATCH` spans, and returns
-  within `bound_s` whatever the backend does (the sending goes on in its own thread, which the
-  caller stops waiting for: a real bound, unlike the SDK's `force_flush` in 1.45);
+  within `bound_s` whatever the backend does: in the caller's thread where the exporter's own
+  timeout per request already keeps to the bound, else in a thread of its own that the caller stops
+  waiting for (a real bound, unlike the SDK's `force_flush` in 1.45);
 - through a `Breaker`: once an export fails, no caller waits for the backend any more; a probe is
   sent in the background when the backoff allows, and what could not be sent stays kept (within
   the bound) for when the backend is back.
@@ -40,8 +41,10 @@ EXPORT_BATCH = 512
 
 
 class KeptSpanProcessor(SpanProcessor):
-    def __init__(self, exporter: SpanExporter) -> None:
+    def __init__(self, exporter: SpanExporter, request_timeout_s: float) -> None:
+        """`request_timeout_s`: what the exporter allows one request (its own timeout)."""
         self.exporter = exporter
+        self.request_timeout_s = request_timeout_s
         self.breaker = Breaker()
         self._kept: list[ReadableSpan] = []
         self._kept_since = 0.0
@@ -102,6 +105,8 @@ class KeptSpanProcessor(SpanProcessor):
             if self.breaker.probe_due() and not self._sending.locked():
                 threading.Thread(target=self._send, name="otel-tracer-probe", daemon=True).start()
             return False
+        if not last and bound_s >= self.requests() * self.request_timeout_s:
+            return self._send()  # the exporter's own timeout bounds each request: no thread needed
         done = threading.Event()
         outcome: list[bool] = []
 
