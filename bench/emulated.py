@@ -158,6 +158,8 @@ def _count(twin: Twin, base_env: dict[str, str], event: dict, scratch: Path, run
         pid = environment.runtime_pid()
         if pid is None:
             raise RuntimeError(f"{twin.name}: no runtime process to stop")
+        if environment.cgroup is not None:
+            environment.cgroup.thaw()  # a frozen process acts on no signal
         # A signal no twin handles, whose default action ends the process: valgrind writes its
         # counts then (lambda-otel-lite catches SIGTERM and then waits on its extension thread).
         os.kill(pid, signal.SIGUSR2)
