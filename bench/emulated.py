@@ -67,9 +67,16 @@ def _function(twin: Twin, base_env: dict[str, str], runtime: Path) -> FunctionSp
 def lambda_environment(
     twin: Twin, base_env: dict[str, str], runtime: Path, log: Path, profiler: list[str] | None = None
 ) -> Iterator[ExecutionEnvironment]:
+    """The twin under the emulator; a profiled one gets a whole core (instructions do not depend on
+    the CPU share, and valgrind is slow enough)."""
     wrapper = [*(profiler or []), *twin.exec_wrapper]
     with ExecutionEnvironment(
-        _function(twin, base_env, runtime), task=twin.task, runtime_python=runtime, log=log, exec_wrapper=wrapper
+        _function(twin, base_env, runtime),
+        task=twin.task,
+        runtime_python=runtime,
+        log=log,
+        exec_wrapper=wrapper,
+        throttle=profiler is None,
     ) as environment:
         yield environment
 

@@ -98,10 +98,13 @@ class ExecutionEnvironment:
         runtime_python: Path,
         log: Path,
         exec_wrapper: list[str] | None = None,
+        throttle: bool = True,
     ) -> None:
         """`exec_wrapper`: what starts the runtime, as Lambda's AWS_LAMBDA_EXEC_WRAPPER (a layer's
-        wrapper script, or a profiler): it is given the runtime's command to run."""
+        wrapper script, or a profiler): it is given the runtime's command to run. `throttle`: False
+        gives the runtime a whole core where only instructions are counted (a profiler's run)."""
         self.function = function
+        self._throttle = throttle
         self._exec_wrapper = exec_wrapper or []
         self._task = task
         self._runtime_python = runtime_python
@@ -120,12 +123,12 @@ class ExecutionEnvironment:
             raise EmulatorError(f"{tools.shown(rie)} is missing: run make rie (or make tools; needs Go)")
         invoke_port, runtime_api_port = free_port(), free_port()
         self._proxy = RuntimeApiProxy(f"127.0.0.1:{runtime_api_port}").__enter__()
-        self.cgroup = LambdaCgroup.create(self.function.name, self.function.memory_mb)
+        self.cgroup = LambdaCgroup.create(self.function.name, self.function.memory_mb, throttle=self._throttle)
         if self.cgroup is None:
             _say_once(f"tracectl: functions run unthrottled and are never frozen ({unavailable_reason()})")
-        elif unthrottled():
+        elif self.cgroup.memory_mb is None and unthrottled():
             _say_once(f"tracectl: {UNTHROTTLED_ENV}=1: functions get a whole core (frozen between invocations)")
-        else:
+        elif self.cgroup.memory_mb is not None:
             share = self.function.memory_mb / MB_PER_VCPU
             _say_once(
                 f"tracectl: {self.function.memory_mb} MB functions run as Lambda runs them: {share:.2f} of a core, "

@@ -67,11 +67,12 @@ class LambdaCgroup:
         self.frozen = False
 
     @classmethod
-    def create(cls, name: str, memory_mb: int) -> LambdaCgroup | None:
-        """Make the groups (None where cgroups are not available here: see `unavailable_reason`)."""
+    def create(cls, name: str, memory_mb: int, *, throttle: bool = True) -> LambdaCgroup | None:
+        """Make the groups (None where cgroups are not available here: see `unavailable_reason`).
+        No CPU quota where `throttle` is False or TRACECTL_UNTHROTTLED says so."""
         if unavailable_reason() is not None:
             return None
-        group = cls(name, None if unthrottled() else memory_mb)
+        group = cls(name, memory_mb if throttle and not unthrottled() else None)
         try:
             group.cpu.mkdir(parents=True, exist_ok=True)
             group.freezer.mkdir(parents=True, exist_ok=True)
