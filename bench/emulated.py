@@ -6,7 +6,8 @@ Two measures the direct runs (bench/child.py) cannot make:
   (when AWS answers the caller; the emulator's own answer waits for extensions, so the Runtime
   API proxy's record of the post is used), with the OTLP backend answering each export 80 ms
   late, as the ADOT collector layer answers only once it has exported (tracectl/otlp_receiver.py).
-  The twins run interleaved, one invocation each in turn; the first (cold) one is left out. Each
+  The twins run interleaved, one invocation each per round in an order shuffled every round (a
+  twin's position moved its figures by ±2 ms here); the first (cold) one is left out. Each
   twin's environment has 512 MB's CPU share and is frozen between invocations (as everywhere the
   emulator runs here); the environment held per invocation is what Lambda bills (bench/bill.py),
   and the spans are counted once every environment was shut down (SIGTERM, as Lambda does).
@@ -22,6 +23,7 @@ gets the response-latency row only.
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import statistics
@@ -40,7 +42,7 @@ MEMORY_MB = 512
 BACKEND_S = 0.08
 """How late the OTLP backend answers each export."""
 _COLLECTED = re.compile(r"==\d+== Collected : (\d+)")
-CALLGRIND_TWINS = ("plain", "ours", "powertools", "otel_lite")
+CALLGRIND_TWINS = ("plain", "ours", "ours_delay", "powertools", "otel_lite")
 # Generous: under callgrind a cold start is ~50 times slower.
 TIMEOUT_S = 900
 # lambda-otel-lite exports after the response only in this mode (its default flushes in the handler).
@@ -102,9 +104,13 @@ def response_latency(
             name: running.enter_context(lambda_environment(twin, base_env, runtime, scratch / f"emulated-{name}.log"))
             for name, twin in twins.items()
         }
+        shuffled = random.Random(0)  # the same orders every run
         for round_number in range(1 + invocations):
             this_round = {}
-            for name, environment in environments.items():
+            # A new order each round: no twin always runs first, or right after the same other one.
+            order = list(environments.items())
+            shuffled.shuffle(order)
+            for name, environment in order:
                 invocation = environment.invoke(event, trace_header=trace_header())
                 if invocation.error is not None or invocation.responded_s is None:
                     errors[name] += 1
