@@ -58,8 +58,8 @@ TARGETS: dict[str, tuple[float | None, str]] = {
     "warm_instructions_ratio": (1.40, "the aim"),
     "cold_instructions_ratio_not_worse": (None, "no worse than before exporting after the response"),
     "warm_instructions_ratio_not_worse": (None, "no worse than before exporting after the response"),
-    "delay_cold_instructions_ratio": (1.20, "the aim, under the runtime client, TRACING_EXPORT_DELAY_S=5"),
-    "delay_warm_instructions_ratio": (1.40, "the aim, under the runtime client, TRACING_EXPORT_DELAY_S=5"),
+    "delay_cold_instructions_ratio": (1.20, "the aim, under the runtime client, spans kept for a batch"),
+    "delay_warm_instructions_ratio": (1.40, "the aim, as above, before the batch's encoding (~0.6 M a span)"),
     "warm_response_added_p50_ms": (1.0, "80 ms backend, under the runtime client"),
     "delay_response_added_p50_ms": (2.0, "TRACING_EXPORT_DELAY_S=5, 512 MB's CPU share, frozen, 80 ms backend"),
     "delay_held_added_p50_ms": (5.0, "TRACING_EXPORT_DELAY_S=5: the environment held (billed) over plain"),
@@ -251,7 +251,7 @@ def measure_emulated(
     console.print("…and instructions of the runtime process under callgrind (a few minutes)")
     instructions = emulated.instructions(billed, env, event, scratch, args.warm)
     invocations = {name: response[name]["invocations"] for name in billed}
-    for name in instructions:
+    for name in instructions.keys() - emulated.KEPT_WHEN_COUNTED:
         invocations[name] += 1 + 1 + args.warm
     plain = instructions["plain"]
     for counted in instructions.values():
