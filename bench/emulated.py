@@ -30,6 +30,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bench.envs import Twin
@@ -167,8 +168,9 @@ def _count(twin: Twin, base_env: dict[str, str], event: dict, scratch: Path, run
     out = scratch / f"callgrind-{twin.name}-{warm}.out"
     log = scratch / f"callgrind-{twin.name}-{warm}.log"
     profiler = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-    seeded = {**base_env, "PYTHONHASHSEED": "0", **_CALLGRIND_ENV.get(twin.name, {})}
-    with lambda_environment(twin, seeded, runtime, log, profiler) as environment:
+    seeded = {**base_env, "PYTHONHASHSEED": "0"}
+    counted = replace(twin, env={**twin.env, **_CALLGRIND_ENV.get(twin.name, {})})  # over the twin's own
+    with lambda_environment(counted, seeded, runtime, log, profiler) as environment:
         for number in range(1 + warm):
             # The same header sequence every run: the counts depend on nothing that varies.
             header = f"Root=1-5f8a1b2c-{number:024x};Parent={number + 1:016x};Sampled=1"
