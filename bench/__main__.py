@@ -44,12 +44,12 @@ from rich.table import Table
 
 from bench import bill, collector_cost, emulated, report
 from bench.envs import OTEL_LITE_MINIMUM, Twin, build_twins, otel_lite_possible
-from tracectl import lambda_env
-from tracectl.lambda_events import api_gateway_event
-from tracectl.lambda_trace_header import new_trace_header
-from tracectl.local_aws import LocalAws
+from tracectl.emulation import runtime_and_bundle
+from tracectl.emulation.lambda_events import api_gateway_event
+from tracectl.emulation.lambda_trace_header import new_trace_header
+from tracectl.emulation.local_aws import LocalAws
 from tracectl.stats import percentile
-from tracectl.trace_model import load_jsonl
+from tracectl.traces.trace_model import load_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 # Ours against plain: (measure, limit, where the limit comes from).
@@ -344,7 +344,7 @@ def summarise(
             f"python -m bench --runs {args.runs} --warm {args.warm} --emulated {args.emulated} --python {args.python}"
         ),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "runtime_python": lambda_env.python_version(args.python),
+        "runtime_python": runtime_and_bundle.python_version(args.python),
         "twins": twins,
         "invocations": invocations,
     }

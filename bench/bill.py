@@ -1,7 +1,7 @@
 """The bill: what tracing costs as Lambda bills a function, and what a dead backend costs ours.
 
 Every emulated run (bench/emulated.py) gives each twin its environment at 512 MB's CPU share, frozen
-between invocations (tracectl/lambda_cgroup.py). Lambda bills each invocation's duration until the
+between invocations (tracectl/emulation/lambda_cgroup.py). Lambda bills each invocation's duration until the
 runtime *and every extension* are done, in 1 ms steps, at the function's memory: that is the
 "environment held" the emulator's answer measures. A million invocations cost
 `held * 0.5 GB * price per GB-second + price per request`.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench import emulated
 from bench.envs import Twin
-from tracectl import lambda_env
+from tracectl.emulation import runtime_and_bundle
 from tracectl.stats import percentile
 
 MEMORY_GB = emulated.MEMORY_MB / 1024
@@ -57,7 +57,7 @@ def outages(
     trace_header: Callable[[], str],
 ) -> dict[str, dict[str, dict[str, float]]]:
     """fault → twin (ours, ours_delay) → held p50 / p99 / max (ms) from the sixth invocation on, and the first's."""
-    runtime = lambda_env.runtime(next(iter(twins.values())).command[0])
+    runtime = runtime_and_bundle.runtime(next(iter(twins.values())).command[0])
     results: dict[str, dict[str, dict[str, float]]] = {}
     for fault in FAULTS:
         with _backend(fault, healthy) as endpoint:

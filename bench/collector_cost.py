@@ -2,7 +2,7 @@
 
 In Lambda the ADOT collector layer is an extension process: the environment's init waits for it,
 and its memory comes out of the function's. Its local twin (otelcol-lambda, built by `make tools`
-from the layer's components) runs each shipped config with the local overlay (tracectl/stack.py:
+from the layer's components) runs each shipped config with the local overlay (tracectl/pipeline/local_pipeline.py:
 loopback ports, the X-Ray endpoint) — backends are never contacted before a span arrives, so none
 is needed. Ready = its OTLP/HTTP receiver answers a POST; its RSS and high-water mark are read from
 /proc at that moment (what it holds before the first span: the floor of its memory).
@@ -21,9 +21,9 @@ import yaml
 
 from infra.config import EXPORTERS
 from tracectl import tools
-from tracectl.local_aws import FAKE_CREDENTIALS
+from tracectl.emulation.local_aws import FAKE_CREDENTIALS
+from tracectl.pipeline.local_pipeline import COLLECTOR_DIR, collector_overlay
 from tracectl.processes import free_port
-from tracectl.stack import COLLECTOR_DIR, collector_overlay
 
 
 def _status_kib(pid: int, field: str) -> int:

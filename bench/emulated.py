@@ -5,7 +5,7 @@ Two measures the direct runs (bench/child.py) cannot make:
 - **response latency and the bill**: per warm invocation, from invoke until the runtime posts its response
   (when AWS answers the caller; the emulator's own answer waits for extensions, so the Runtime
   API proxy's record of the post is used), with the OTLP backend answering each export 80 ms
-  late, as the ADOT collector layer answers only once it has exported (tracectl/otlp_receiver.py).
+  late, as the ADOT collector layer answers only once it has exported (tracectl/traces/otlp_receiver.py).
   The twins run interleaved, one invocation each per round in an order shuffled every round (a
   twin's position moved its figures by ±2 ms here); the first (cold) one is left out. Each
   twin's environment has 512 MB's CPU share and is frozen between invocations (as everywhere the
@@ -34,8 +34,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.envs import Twin
-from tracectl import lambda_env
-from tracectl.execution_environment import ExecutionEnvironment, FunctionSpec
+from tracectl.emulation import runtime_and_bundle
+from tracectl.emulation.execution_environment import ExecutionEnvironment, FunctionSpec
 from tracectl.stats import percentile
 
 MEMORY_MB = 512
@@ -61,7 +61,7 @@ def _function(twin: Twin, base_env: dict[str, str], runtime: Path) -> FunctionSp
     return FunctionSpec(
         name=f"bench-{twin.name}",
         handler=twin.handler,
-        python_version=lambda_env.python_version(str(runtime)),
+        python_version=runtime_and_bundle.python_version(str(runtime)),
         memory_mb=MEMORY_MB,
         timeout_s=TIMEOUT_S,
         environment={
@@ -103,7 +103,7 @@ def response_latency(
 
     Every invocation gets a fresh sampled X-Ray header, as Lambda with Active tracing gives it
     (the X-Ray SDK, Powertools', traces nothing without one)."""
-    runtime = lambda_env.runtime(next(iter(twins.values())).command[0])
+    runtime = runtime_and_bundle.runtime(next(iter(twins.values())).command[0])
     rounds: list[dict[str, tuple[float, float]]] = []  # per round: twin → (response ms, held ms)
     cold: dict[str, float] = {}
     errors = dict.fromkeys(twins, 0)
@@ -152,7 +152,7 @@ def instructions(
     twins: dict[str, Twin], base_env: dict[str, str], event: dict, scratch: Path, warm: int
 ) -> dict[str, dict[str, float]]:
     """Per twin (but ADOT): cold and warm-per-invocation instructions of the runtime process."""
-    runtime = lambda_env.runtime(next(iter(twins.values())).command[0])
+    runtime = runtime_and_bundle.runtime(next(iter(twins.values())).command[0])
     counted = {}
     for name in CALLGRIND_TWINS:
         if name not in twins:

@@ -2,7 +2,7 @@
 
 A Lambda execution environment has three places on `sys.path`: the function's bundle (`/var/task`,
 first), the layers (`/opt/python`) and the runtime's own site-packages, where AWS ships boto3 and
-the runtime interface client. Here (tracectl/lambda_env.py builds them, cached outside the
+the runtime interface client. Here (tracectl/emulation/runtime_and_bundle.py builds them, cached outside the
 repository): one bare venv of the chosen interpreter plays the runtime (boto3, awslambdaric), each
 twin gets its own `task/` (the working directory and first on `sys.path`), and a layer is a
 directory put on PYTHONPATH, as Lambda puts `/opt/python`:
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.bundle import compile_bytecode, optional_dependencies
-from tracectl import lambda_env
+from tracectl.emulation import runtime_and_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 # The ADOT Python layer's distribution (it pins an older OTel than we ship, hence its own layer dir).
@@ -68,11 +68,12 @@ def _layer(name: str, requirements: list[str], python: str) -> Path:
     """A layer's packages, with bytecode for the runtime, as a layer built for it ships them."""
 
     def build(path: Path) -> None:
-        lambda_env.pip_install(path, requirements, python)
+        runtime_and_bundle.pip_install(path, requirements, python)
         compile_bytecode(path, python)
 
-    key = ["layer", name, str(Path(python).resolve()), lambda_env.python_version(python), requirements, "compiled"]
-    return lambda_env.cached(key, build)
+    version = runtime_and_bundle.python_version(python)
+    key = ["layer", name, str(Path(python).resolve()), version, requirements, "compiled"]
+    return runtime_and_bundle.cached(key, build)
 
 
 def _task(work: Path, name: str, python: str, bundle: Path | None) -> Path:
@@ -93,17 +94,18 @@ def _task(work: Path, name: str, python: str, bundle: Path | None) -> Path:
 
 
 def otel_lite_possible(python: str) -> bool:
-    major, minor = (int(p) for p in lambda_env.python_version(python).split("."))
+    major, minor = (int(p) for p in runtime_and_bundle.python_version(python).split("."))
     return (major, minor) >= tuple(int(p) for p in OTEL_LITE_MINIMUM.split("."))
 
 
 def build_twins(work: Path, python: str) -> dict[str, Twin]:
     """The twins for a runtime of `python`, ready to run from `work` (the run's scratch directory)."""
-    runtime = str(lambda_env.runtime(python))
+    runtime = str(runtime_and_bundle.runtime(python))
     powertools_layer = _layer("powertools", optional_dependencies("bench"), runtime)
     adot_layer = _layer("adot", ADOT_REQUIREMENTS, runtime)
     names = ["plain", "ours", "powertools", "adot", *(["otel_lite"] if otel_lite_possible(runtime) else [])]
-    tasks = {name: _task(work, name, runtime, lambda_env.bundle(runtime) if name == "ours" else None) for name in names}
+    ours_bundle = runtime_and_bundle.bundle(runtime)
+    tasks = {name: _task(work, name, runtime, ours_bundle if name == "ours" else None) for name in names}
 
     def child(name: str, module: str) -> list[str]:
         return [runtime, str(tasks[name] / "bench_child.py"), f"bench.twins.{module}"]

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tracectl.otlp_receiver import OtlpReceiver, to_otlp_json
+from tracectl.traces.otlp_receiver import OtlpReceiver, to_otlp_json
 
 
 def serve_xray_daemon(out_dir: Path) -> socketserver.UDPServer:

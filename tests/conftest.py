@@ -21,6 +21,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # Read once when opentelemetry.propagate is first imported, so set before any test imports it.
 os.environ.setdefault("OTEL_PROPAGATORS", "tracecontext,baggage,xray")
 os.environ.setdefault("OTEL_SERVICE_NAME", "tests")
+os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")  # as the stack sets it (infra/exporter_profile.py)
 # Functions under the emulator get a whole core in tests that do not test time or CPU (quicker; still
 # frozen between invocations): tests/test_lambda_as_billed.py gives them their memory's share.
 os.environ.setdefault("TRACECTL_UNTHROTTLED", "1")
@@ -124,7 +125,7 @@ def acknowledgements(synth_stacks) -> Callable[..., dict[str, dict[str, str]]]:
 @pytest.fixture(scope="session")
 def local_aws():
     """moto server on 127.0.0.1 with the app's resources; boto3 in this process points at it."""
-    from tracectl.local_aws import LocalAws
+    from tracectl.emulation.local_aws import LocalAws
 
     saved = dict(os.environ)
     with LocalAws() as local:
@@ -189,7 +190,7 @@ def handler(local_aws, span_exporter, monkeypatch):
 @pytest.fixture
 def external_endpoint():
     """The local stand-in for the external HTTPS endpoint that tracectl's runner uses (no internet here)."""
-    from tracectl.local_run import ExternalEndpoint
+    from tracectl.emulation.local_run import ExternalEndpoint
 
     endpoint = ExternalEndpoint()
     yield endpoint.url

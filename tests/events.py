@@ -1,6 +1,6 @@
 """One way to build each event and context the tests hand a handler.
 
-Events come in AWS's exact shapes: from tracectl.lambda_events (what the local run delivers, built
+Events come in AWS's exact shapes: from tracectl.emulation.lambda_events (what the local run delivers, built
 from what moto returned) or from the canned, documented shapes in tests/fixtures/events/.
 `LocalContext` is Lambda's context object as a test passes it (the emulator tests get the runtime
 client's real one).
@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from tests.conftest import ROOT
-from tracectl.lambda_events import ACCOUNT, REGION, api_gateway_event, sns_event, sqs_event
+from tracectl.emulation.lambda_events import ACCOUNT, REGION, api_gateway_event, sns_event, sqs_event
 
 EVENTS = ROOT / "tests" / "fixtures" / "events"
 W3C_PARENT = "00-5f8a1b2c0af7651916cd43dd8448eb21-b7ad6b7169203331-01"

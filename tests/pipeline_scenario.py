@@ -27,7 +27,7 @@ def rss_kib(pid: int) -> int:
 
 
 def main(spec_path: str, out_path: str) -> None:
-    from tracectl.local_run import LocalRun
+    from tracectl.emulation.local_run import LocalRun
 
     spec = json.loads(Path(spec_path).read_text())
     result: dict = {"seconds": [], "statuses": [], "rss_kib": []}

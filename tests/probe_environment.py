@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tracectl import lambda_env
-from tracectl.execution_environment import ExecutionEnvironment, FunctionSpec
-from tracectl.otlp_receiver import OtlpReceiver
-from tracectl.trace_model import Span, load_jsonl
+from tracectl.emulation import runtime_and_bundle
+from tracectl.emulation.execution_environment import ExecutionEnvironment, FunctionSpec
+from tracectl.traces.otlp_receiver import OtlpReceiver
+from tracectl.traces.trace_model import Span, load_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT / "tests" / "fixtures" / "lambda_probe" / "probe.py"
@@ -29,9 +29,9 @@ HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampl
 
 
 def _task(tmp_path_factory: pytest.TempPathFactory, python: str) -> tuple[Path, Path]:
-    runtime = lambda_env.runtime(python)
+    runtime = runtime_and_bundle.runtime(python)
     bundle = tmp_path_factory.mktemp("probe-task") / "task"
-    shutil.copytree(lambda_env.bundle(str(runtime)), bundle, copy_function=os.link)
+    shutil.copytree(runtime_and_bundle.bundle(str(runtime)), bundle, copy_function=os.link)
     shutil.copy(PROBE, bundle / "probe.py")
     return runtime, bundle
 
@@ -42,7 +42,7 @@ def _python(version: str) -> str | None:
     candidates = [shutil.which(f"python{version}"), *pyenv]
     for candidate in filter(None, candidates):
         try:
-            if lambda_env.python_version(str(candidate)) == version:
+            if runtime_and_bundle.python_version(str(candidate)) == version:
                 return str(candidate)
         except (OSError, subprocess.CalledProcessError):
             continue
@@ -73,7 +73,7 @@ def environment(task, tmp_path: Path, sink: OtlpReceiver, handler: str = "probe.
     spec = FunctionSpec(
         name="probe",
         handler=handler,
-        python_version=lambda_env.python_version(str(runtime)),
+        python_version=runtime_and_bundle.python_version(str(runtime)),
         memory_mb=256,
         timeout_s=timeout_s,
         initialization_type=init,

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from tests.trace_documents import TRACE, otlp, segments
 from tracectl.cli import main
-from tracectl.compare import compare
-from tracectl.trace_model import group, spans_from_otlp_json
-from tracectl.xray_source import from_segments
+from tracectl.traces.compare import compare
+from tracectl.traces.trace_model import group, spans_from_otlp_json
+from tracectl.traces.xray_source import from_segments
 
 
 def write_local(tmp_path: Path, document: dict) -> Path:

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from infra import topology
 from tests.conftest import ROOT
 from tracectl.cli import main
-from tracectl.service_map import resource_of
-from tracectl.trace_model import Trace, load_jsonl
+from tracectl.traces.service_map import resource_of
+from tracectl.traces.trace_model import Trace, load_jsonl
 
 REQUESTS = 5
 UPLOADS = 3
@@ -56,7 +56,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, lambda_emulator: None) ->
 @pytest.fixture(scope="module")
 def jaeger_mode(tmp_path_factory: pytest.TempPathFactory, lambda_emulator: None) -> dict[str, Trace]:
     """The same demo as `-c exporter=jaeger` deploys the functions, sending to a stand-in Jaeger."""
-    from tracectl.otlp_receiver import OtlpReceiver
+    from tracectl.traces.otlp_receiver import OtlpReceiver
 
     out_dir = tmp_path_factory.mktemp("demo-jaeger")
     with OtlpReceiver(out_dir / "jaeger.jsonl") as jaeger:

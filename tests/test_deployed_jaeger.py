@@ -13,8 +13,8 @@ import urllib3
 from click.testing import CliRunner
 
 from tests.trace_documents import TRACE, otlp
+from tracectl.aws.deployed_jaeger import UiProxy, sigv4_signer
 from tracectl.cli import main
-from tracectl.deployed_jaeger import UiProxy, sigv4_signer
 
 
 def deploy_stack(local_aws, outputs: dict[str, str]) -> str:

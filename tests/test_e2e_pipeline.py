@@ -28,14 +28,15 @@ from click.testing import CliRunner
 from functions.tracing import to_xray_id
 from infra.config import EXPORTERS
 from tests.conftest import ROOT, require_tools
-from tracectl import pipeline_check, span_record, tools, xray_source
+from tracectl import tools
 from tracectl.cli import main
-from tracectl.compare import compare
-from tracectl.jaeger_source import JaegerSource
-from tracectl.lambda_events import REGION
-from tracectl.local_aws import FAKE_CREDENTIALS
-from tracectl.stack import DEPLOYED_JAEGER_CONFIG, Endpoints, Stack
-from tracectl.trace_model import Trace, load_jsonl
+from tracectl.emulation import span_record
+from tracectl.emulator_identity import FAKE_CREDENTIALS, REGION
+from tracectl.pipeline.local_pipeline import DEPLOYED_JAEGER_CONFIG, Endpoints, LocalPipeline
+from tracectl.traces import pipeline_check, xray_source
+from tracectl.traces.compare import compare
+from tracectl.traces.jaeger_source import JaegerSource
+from tracectl.traces.trace_model import Trace, load_jsonl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 FIXTURES = ROOT / "tests" / "fixtures" / "captured"
@@ -137,7 +138,7 @@ def test_the_built_collector_lacks_what_the_layer_lacks(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Endpoints, Scenario, list]]:
     tmp = tmp_path_factory.mktemp("e2e-both")
-    with Stack("both", work_dir=tmp / "stack") as stack:
+    with LocalPipeline("both", work_dir=tmp / "stack") as stack:
         assert stack.endpoints is not None
         scenario = run_app(tmp, stack.endpoints.otlp_http, requests=8, fault_rate=0.5, seed=11)
         checks = pipeline_check.check(
@@ -206,7 +207,7 @@ def test_xray_holds_segments_as_the_console_shows_them(both) -> None:
                 assert exception["type"].endswith("DeliberateFault")
             if span.kind == "server":  # the API span: the segment's http block
                 assert doc["http"]["request"]["method"] == "GET"
-                assert doc["http"]["request"]["url"].endswith(span.attributes["http.target"])
+                assert doc["http"]["request"]["url"].endswith(span.attributes["url.path"])
                 assert doc["http"]["response"]["status"] == 200
 
 
@@ -259,7 +260,7 @@ def test_a_1mb_attribute_still_delivers_its_span_truncated_to_both_backends(tmp_
         "    return current_trace_ids()[0]\n"
         "print(handler({}, LocalContext('giant')))\n"
     )
-    with Stack("both", work_dir=tmp_path / "stack") as stack:
+    with LocalPipeline("both", work_dir=tmp_path / "stack") as stack:
         assert stack.endpoints is not None
         config = TracerConfig(exporter="jaeger", jaeger_endpoint=stack.endpoints.jaeger_otlp)
         env = {
@@ -374,7 +375,7 @@ def test_a_healthy_pipeline_never_holds_an_invocation_for_a_retry(tmp_path: Path
     # The twin of the fault tests below, in the same harness: no export fails, so no warm
     # invocation pays the SDK's retry backoff (≈ 1 s). The first one is a cold start (boto3 loads
     # the SNS model, first connections): up to ~1 s on a busy machine, so it is left out.
-    with Stack("both", work_dir=tmp_path / "stack") as stack:
+    with LocalPipeline("both", work_dir=tmp_path / "stack") as stack:
         assert stack.endpoints is not None
         scenario = run_app(tmp_path, stack.endpoints.otlp_http, requests=INVOCATIONS, pump=False)
     assert_bounded(scenario, "both.yaml, healthy")
@@ -388,7 +389,7 @@ def test_a_dead_jaeger_bounds_each_flush_and_xray_still_gets_every_span(tmp_path
     hole = BlackHole() if jaeger_fault == "black-holed" else None
     try:
         jaeger_otlp = hole.url if hole else closed_port_url()
-        with Stack("both", work_dir=tmp_path / "stack", jaeger_otlp=jaeger_otlp) as stack:
+        with LocalPipeline("both", work_dir=tmp_path / "stack", jaeger_otlp=jaeger_otlp) as stack:
             assert stack.endpoints is not None
             scenario = run_app(tmp_path, stack.endpoints.otlp_http, requests=INVOCATIONS, pump=False)
             assert_bounded(scenario, f"both.yaml, Jaeger {jaeger_fault}")
@@ -401,7 +402,7 @@ def test_a_dead_jaeger_bounds_each_flush_and_xray_still_gets_every_span(tmp_path
 
 
 def test_a_dead_xray_bounds_each_flush_and_jaeger_still_gets_every_span(tmp_path: Path) -> None:
-    with Stack("both", work_dir=tmp_path / "stack", xray_endpoint=closed_port_url()) as stack:
+    with LocalPipeline("both", work_dir=tmp_path / "stack", xray_endpoint=closed_port_url()) as stack:
         assert stack.endpoints is not None
         scenario = run_app(tmp_path, stack.endpoints.otlp_http, requests=INVOCATIONS, pump=False)
         assert_bounded(scenario, "both.yaml, X-Ray refused")
@@ -457,7 +458,7 @@ def test_the_deployed_jaegers_ingest_refuses_without_the_credentials_and_keeps_w
     tmp_path: Path,
 ) -> None:
     password = secrets.token_urlsafe(24)
-    with Stack("jaeger", work_dir=tmp_path / "stack", ingest_credentials=("otlp", password)) as stack:
+    with LocalPipeline("jaeger", work_dir=tmp_path / "stack", ingest_credentials=("otlp", password)) as stack:
         endpoints = stack.endpoints
         assert endpoints is not None and endpoints.jaeger_health is not None
         http = urllib3.PoolManager(timeout=urllib3.Timeout(total=5.0), retries=False)
@@ -492,7 +493,7 @@ SOAK_ROUNDS, SOAK_REQUESTS = 10, 100
 
 
 def test_soak_1000_requests_lose_no_span_and_no_worker_grows(tmp_path: Path) -> None:
-    with Stack("both", work_dir=tmp_path / "stack") as stack:
+    with LocalPipeline("both", work_dir=tmp_path / "stack") as stack:
         assert stack.endpoints is not None
         scenario = run_app(
             tmp_path, stack.endpoints.otlp_http, rounds=SOAK_ROUNDS, requests=SOAK_REQUESTS, fault_rate=0.2, seed=5

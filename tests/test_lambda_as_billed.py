@@ -14,8 +14,8 @@ from contextlib import ExitStack
 import pytest
 
 from tests.probe_environment import environment, spans
-from tracectl.lambda_cgroup import MB_PER_VCPU, unavailable_reason
-from tracectl.otlp_receiver import OtlpReceiver
+from tracectl.emulation.lambda_cgroup import MB_PER_VCPU, unavailable_reason
+from tracectl.traces.otlp_receiver import OtlpReceiver
 
 DELAY = {"TRACING_EXPORT_DELAY_S": "5"}
 

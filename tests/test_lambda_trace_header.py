@@ -1,6 +1,6 @@
 """The trace header Lambda would give each invocation, and what AWS services hand on to get there.
 
-The relay is moto's front door in every local run (tracectl/aws_trace_headers.py); these tests call
+The relay is moto's front door in every local run (tracectl/emulation/header_relay.py); these tests call
 the emulator over HTTP with boto3, each call carrying an X-Ray header as botocore's instrumentation
 would send it.
 """
@@ -15,8 +15,8 @@ import boto3
 import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from tracectl.lambda_trace_header import new_trace_header, runtime_header, upstream_header
-from tracectl.local_aws import boto_credentials
+from tracectl.emulation.lambda_trace_header import new_trace_header, runtime_header, upstream_header
+from tracectl.emulation.local_aws import boto_credentials
 
 CALLER = "Root=1-6b0f2dd3-269e0d37f2a74de452e6b438;Parent=3122a6c0295dc839;Sampled=1"
 

@@ -39,11 +39,89 @@ def test_no_forbidden_imports(folder: str) -> None:
 
 def test_tracectl_never_loads_the_cdk_at_import() -> None:
     code = (
-        "import sys, tracectl.cli, tracectl.local_run, tracectl.compare, tracectl.xray_source, tracectl.jaeger_source;"
+        "import sys, tracectl.cli, tracectl.emulation.local_run, tracectl.traces.compare, tracectl.traces.xray_source,"
+        " tracectl.traces.jaeger_source;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'cdk_nag')))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+# tracectl's rooms (docs/architecture.md, "tracectl"): the rooms each may import.
+ROOMS = {
+    "tools": set(),
+    "traces": set(),
+    "emulation": {"traces", "tools"},
+    "pipeline": {"tools", "traces", "emulation"},
+    "aws": {"traces"},
+    "commands": {"tools", "traces", "emulation", "pipeline", "aws"},
+}
+LOOSE = {"cli", "emulator_identity", "http_relay", "processes", "stats"}
+
+
+def _room(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "tracectl" and len(parts) > 1 else None
+
+
+def test_tracectl_is_rooms_and_a_few_loose_modules() -> None:
+    top = {p.stem for p in (ROOT / "tracectl").glob("*.py")} - {"__init__"}
+    rooms = {p.name for p in (ROOT / "tracectl").iterdir() if (p / "__init__.py").exists()}
+    assert (top, rooms) == (LOOSE, set(ROOMS))
+
+
+def test_each_tracectl_room_imports_only_the_rooms_it_may() -> None:
+    offenders = []
+    for room, allowed in ROOMS.items():
+        for path in (ROOT / "tracectl" / room).rglob("*.py"):
+            for module in imported_modules(path) | _imported_anywhere(path):
+                other = _room(module)
+                if other and other != room and other not in LOOSE and other not in allowed:
+                    offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offenders == []
+
+
+def test_no_module_is_over_400_lines_and_no_import_circle_in_tracectl() -> None:
+    long = [
+        f"{p.relative_to(ROOT)}: {n}"
+        for folder in ("functions", "infra", "tracectl", "bench")
+        for p in (ROOT / folder).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    ]
+    assert long == []
+    graph = {
+        _module_name(p): {m for m in imported_modules(p) if m.startswith("tracectl.")}
+        for p in (ROOT / "tracectl").rglob("*.py")
+    }
+    visiting: list[str] = []
+
+    def walk(module: str, done: set[str]) -> None:
+        assert module not in visiting, "import circle: " + " → ".join([*visiting[visiting.index(module):], module])
+        if module in done:
+            return
+        visiting.append(module)
+        for imported in graph.get(module, ()):
+            walk(imported, done)
+        visiting.pop()
+        done.add(module)
+
+    done: set[str] = set()
+    for module in graph:
+        walk(module, done)
+
+
+def _module_name(path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_anywhere(path) -> set[str]:
+    """Modules `from tracectl import x` names as `tracectl.x` (function-level imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("tracectl"):
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
 
 
 def _tracing_imports(path) -> set[str]:

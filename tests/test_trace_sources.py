@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from functions.tracing import to_xray_id
 from tests.trace_documents import FIXTURES, TRACE, captured, captured_sdk, otlp, segments, shape
 from tracectl.cli import main
-from tracectl.compare import compare
-from tracectl.jaeger_source import JaegerSource
-from tracectl.trace_model import SourceError, group, spans_from_otlp_json
-from tracectl.xray_source import fetch
+from tracectl.traces.compare import compare
+from tracectl.traces.jaeger_source import JaegerSource
+from tracectl.traces.trace_model import SourceError, group, spans_from_otlp_json
+from tracectl.traces.xray_source import fetch
 
 # --- X-Ray, against moto server ----------------------------------------------------------------
 
@@ -168,7 +168,7 @@ def recent_segments(trace_id: str) -> list[dict]:
 def test_xray_summaries_list_recent_traces(local_aws) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from tracectl.xray_source import summaries
+    from tracectl.traces.xray_source import summaries
 
     xray = local_aws.client("xray")
     wanted = {f"6b03{i:028x}" for i in range(3)}
@@ -187,7 +187,7 @@ def test_xray_summaries_find_a_trace_that_ended_within_the_last_second(local_aws
     # GIVEN a trace whose last segment ended 0.1 s before the window's end, in the same second
     from datetime import UTC, datetime, timedelta
 
-    from tracectl.xray_source import summaries
+    from tracectl.traces.xray_source import summaries
 
     xray = local_aws.client("xray")
     end = datetime.now(UTC).replace(microsecond=950_000)

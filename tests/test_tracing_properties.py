@@ -199,7 +199,7 @@ def test_traces_commands_on_malformed_files_say_one_line_and_exit_2(tmp_path_fac
 
 
 def is_trace_export(line: str) -> bool:
-    from tracectl.trace_model import spans_from_otlp_json
+    from tracectl.traces.trace_model import spans_from_otlp_json
 
     try:
         spans_from_otlp_json(json.loads(line))

@@ -188,7 +188,7 @@ def test_put_events_carries_context_that_the_target_continues(local_aws, traced_
     import boto3
     from opentelemetry import trace
 
-    from tracectl.local_aws import boto_credentials
+    from tracectl.emulation.local_aws import boto_credentials
 
     def client(service: str):
         return boto3.client(service, endpoint_url=local_aws.endpoint, region_name="us-east-1", **boto_credentials())

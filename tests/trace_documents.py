@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tracectl.trace_model import Trace, load_jsonl
+from tracectl.traces.trace_model import Trace, load_jsonl
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CAPTURED = FIXTURES / "captured"

@@ -1,7 +1,7 @@
 """Handing an upstream's answer back to a client: the one relay the local proxies share.
 
-`tracectl/runtime_api_proxy.py` (between the runtime client and the emulator) and the deployed
-Jaeger's UI proxy (`tracectl/deployed_jaeger.py`) both forward a request with urllib3 and answer
+`tracectl/emulation/runtime_api_proxy.py` (between the runtime client and the emulator) and the deployed
+Jaeger's UI proxy (`tracectl/aws/deployed_jaeger.py`) both forward a request with urllib3 and answer
 their client through `http.server`; the headers that describe one connection, not the message,
 are never passed on (RFC 9110 §7.6.1), and the body's length is the relayed body's.
 """

@@ -17,8 +17,8 @@ from tracectl.commands.ids import hex_id
 from tracectl.commands.output import console, err, fail
 
 if TYPE_CHECKING:
-    from tracectl.jaeger_source import JaegerSource
-    from tracectl.trace_model import Trace
+    from tracectl.traces.jaeger_source import JaegerSource
+    from tracectl.traces.trace_model import Trace
 from tracectl.commands.traces import load
 
 
@@ -51,9 +51,9 @@ def jaeger_source(
     jaeger: str | None, jaeger_header: str | None, jaeger_stack: str | None, region: str | None
 ) -> JaegerSource | None:
     """The Jaeger the options name, or None; exits with one line when they are wrong or the stack unreadable."""
-    from tracectl import deployed_jaeger
-    from tracectl.jaeger_source import JaegerSource
-    from tracectl.trace_model import SourceError
+    from tracectl.aws import deployed_jaeger
+    from tracectl.traces.jaeger_source import JaegerSource
+    from tracectl.traces.trace_model import SourceError
 
     if jaeger_stack is not None:
         if jaeger is not None or jaeger_header is not None:
@@ -78,7 +78,7 @@ def fetch_sources(
     trace_id: str, *, xray: bool, region: str | None, jaeger: JaegerSource | None, local: Path | None
 ) -> list[tuple[str, Trace | None]]:
     """[(source name, Trace or None)] for each source asked for; SourceError if one cannot be read."""
-    from tracectl import xray_source
+    from tracectl.traces import xray_source
 
     found: list[tuple[str, Trace | None]] = []
     if local is not None:
@@ -91,7 +91,7 @@ def fetch_sources(
 
 
 def print_comparison(comparison, left, right, as_json: bool) -> None:
-    from tracectl.waterfall import waterfall
+    from tracectl.traces.waterfall import waterfall
 
     if as_json:
         click.echo(json.dumps(comparison.to_json()))
@@ -134,8 +134,8 @@ def compare(
     2 when the sources cannot be read or the trace is missing from one. X-Ray is read with
     boto3's usual settings: against `tracectl stack`, export AWS_ENDPOINT_URL=<its aws_endpoint>.
     """
-    from tracectl.compare import compare as compare_traces
-    from tracectl.trace_model import SourceError
+    from tracectl.traces.compare import compare as compare_traces
+    from tracectl.traces.trace_model import SourceError
 
     source = jaeger_source(jaeger, jaeger_header, jaeger_stack, region)
     if sum((xray, source is not None, local is not None)) != 2:
@@ -157,8 +157,8 @@ def compare(
 
 def compare_when_arrived(trace_ids: list[str], jaeger: JaegerSource, region: str | None, wait: int) -> int:
     """Compare each trace in X-Ray and Jaeger once both have it. 0 all clean, 1 a difference, 2 missing."""
-    from tracectl.compare import compare as compare_traces
-    from tracectl.trace_model import SourceError
+    from tracectl.traces.compare import compare as compare_traces
+    from tracectl.traces.trace_model import SourceError
 
     deadline = time.monotonic() + wait
     pending, worst = list(trace_ids), 0

@@ -109,9 +109,9 @@ def demo(
     and to X-Ray on the emulator; every trace is then read back from both and compared. Exit 1
     if a span was lost or the backends disagree.
     """
-    from tracectl import service_map
-    from tracectl.trace_model import load_jsonl
-    from tracectl.waterfall import waterfall
+    from tracectl.traces import service_map
+    from tracectl.traces.trace_model import load_jsonl
+    from tracectl.traces.waterfall import waterfall
 
     if stack and exporter != "local":
         fail("--stack already sends to Jaeger (and X-Ray): leave out --exporter")
@@ -177,9 +177,9 @@ def _run_locally(
     requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None, exporter: str, jaeger_otlp: str
 ):
     from infra import topology
-    from tracectl.execution_environment import EmulatorError
-    from tracectl.local_run import LocalRun
-    from tracectl.otlp_receiver import OtlpReceiver
+    from tracectl.emulation.execution_environment import EmulatorError
+    from tracectl.emulation.local_run import LocalRun
+    from tracectl.traces.otlp_receiver import OtlpReceiver
 
     forward = jaeger_otlp if exporter == "jaeger" else None
     # Sending to Jaeger: the functions run as `-c exporter=jaeger` deploys them; else as the default (xray).
@@ -202,20 +202,21 @@ def _run_locally(
 
 def _run_through_stack(requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None):
     """Functions → real collector (both.yaml) → Jaeger + X-Ray; what the SDK finished is recorded to `out`."""
-    from tracectl import pipeline_check, span_record
-    from tracectl.execution_environment import EmulatorError
-    from tracectl.jaeger_source import JaegerSource
-    from tracectl.local_run import LocalRun
-    from tracectl.stack import Stack, StackError
-    from tracectl.trace_model import SourceError, load_jsonl
-    from tracectl.xray_source import xray_client
+    from tracectl.emulation import span_record
+    from tracectl.emulation.execution_environment import EmulatorError
+    from tracectl.emulation.local_run import LocalRun
+    from tracectl.pipeline.local_pipeline import LocalPipeline, PipelineError
+    from tracectl.traces import pipeline_check
+    from tracectl.traces.jaeger_source import JaegerSource
+    from tracectl.traces.trace_model import SourceError, load_jsonl
+    from tracectl.traces.xray_source import xray_client
 
     record = out.parent / "sdk-spans"
     span_record.clear(record)
     with ExitStack() as running:
         try:
-            pipeline = running.enter_context(Stack("both", work_dir=out.parent / "stack"))
-        except StackError as error:
+            pipeline = running.enter_context(LocalPipeline("both", work_dir=out.parent / "stack"))
+        except PipelineError as error:
             fail(str(error))
         endpoints = pipeline.endpoints
         assert endpoints is not None

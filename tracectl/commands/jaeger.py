@@ -38,8 +38,8 @@ def ui(jaeger_stack: str, region: str | None, port: int, idle_minutes: int) -> N
     call execute-api:Invoke on the Jaeger stack's API can read traces; nobody else. Stops on
     Ctrl-C or after --idle-minutes without a request.
     """
-    from tracectl import deployed_jaeger
-    from tracectl.trace_model import SourceError
+    from tracectl.aws import deployed_jaeger
+    from tracectl.traces.trace_model import SourceError
 
     try:
         deployed = deployed_jaeger.from_stack(jaeger_stack, region)
@@ -61,8 +61,8 @@ def ui(jaeger_stack: str, region: str | None, port: int, idle_minutes: int) -> N
 @_REGION
 def endpoints(jaeger_stack: str, region: str | None) -> None:
     """One JSON line: the UI/query URL, the OTLP endpoint and the ingest secret's name."""
-    from tracectl import deployed_jaeger
-    from tracectl.trace_model import SourceError
+    from tracectl.aws import deployed_jaeger
+    from tracectl.traces.trace_model import SourceError
 
     try:
         deployed = deployed_jaeger.from_stack(jaeger_stack, region)

@@ -50,12 +50,12 @@ def stack(exporter: str, otlp_port: int, work_dir: Path) -> None:
       AWS_ENDPOINT_URL=<aws_endpoint> AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_REGION=us-east-1 \\
         tracectl compare ID --xray --jaeger <jaeger_query>
     """
-    from tracectl.stack import Stack, StackError, serve
+    from tracectl.pipeline.local_pipeline import LocalPipeline, PipelineError, serve
 
     try:
-        with Stack(exporter, work_dir=work_dir, otlp_port=otlp_port) as running:
+        with LocalPipeline(exporter, work_dir=work_dir, otlp_port=otlp_port) as running:
             code = serve(running, click.echo)
-    except StackError as error:
+    except PipelineError as error:
         fail(str(error))
     err.print("stack stopped")
     sys.exit(code)

@@ -26,7 +26,7 @@ trace_file_option = click.option(
 
 def load(file: Path) -> dict:
     """Every trace in an OTLP JSON lines file; exits 2 with the reason if it cannot be read."""
-    from tracectl.trace_model import load_jsonl
+    from tracectl.traces.trace_model import load_jsonl
 
     if not file.exists():
         fail(f"{file} does not exist: run `tracectl demo` first, or pass --file")
@@ -95,8 +95,8 @@ def list_traces(
 def _list_xray(minutes: int, filter_expression: str | None, region: str | None, as_json: bool) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from tracectl import xray_source
-    from tracectl.trace_model import SourceError
+    from tracectl.traces import xray_source
+    from tracectl.traces.trace_model import SourceError
 
     end = datetime.now(UTC)
     try:
@@ -120,7 +120,7 @@ def _list_xray(minutes: int, filter_expression: str | None, region: str | None, 
 @click.option("--json", "as_json", is_flag=True, help="The normalised trace as JSON.")
 def show_trace(trace_id: str, file: Path, as_json: bool) -> None:
     """Show TRACE_ID (32 hex, X-Ray `1-…-…`, or a unique prefix) as a waterfall."""
-    from tracectl.waterfall import waterfall
+    from tracectl.traces.waterfall import waterfall
 
     if trace_id.startswith("1-"):
         wanted = hex_id(trace_id)

@@ -46,7 +46,7 @@ def traffic(
     """
     from rich.progress import Progress
 
-    from tracectl.traffic import drive
+    from tracectl.aws.traffic import drive
 
     source = jaeger_source(jaeger, jaeger_header, jaeger_stack, region)
     if then_compare and source is None:

@@ -8,7 +8,7 @@ in front of moto that does what AWS documents for the services this app uses:
 - SNS (Publish), EventBridge (PutEvents; an entry's own `TraceHeader` wins) and S3 (PutObject):
   pass it to the Lambda functions they invoke. The relay remembers it under what the invoked
   function's event names — the SNS message id, the EventBridge event id, the S3 bucket, key and
-  ETag — so the local Lambda service can hand it on (tracectl/lambda_trace_header.py).
+  ETag — so the local Lambda service can hand it on (tracectl/emulation/lambda_trace_header.py).
 Headers X-Ray would reject (`Root` not `1-<8 hex>-<24 hex>`) are dropped, as EventBridge documents.
 Only the JSON protocol of SQS and EventBridge and the query protocol of SNS are understood: what
 boto3 speaks to them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from tracectl.trace_model import Span, Trace
+from tracectl.traces.trace_model import Span, Trace
 
 BAR_WIDTH = 40
 

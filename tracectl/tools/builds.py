@@ -2,12 +2,12 @@
 
 Three binaries land in `.tools/bin/` (git-ignored):
 - `aws-lambda-rie`: AWS's Lambda Runtime Interface Emulator, from the wrapper module in
-  `tracectl/gomod/rie`; every local run executes each function under it (`make demo` needs only this);
+  `tracectl/tools/gomod/rie`; every local run executes each function under it (`make demo` needs only this);
 - `otelcol-lambda`: the OpenTelemetry Collector with exactly the ADOT Lambda layer's components,
   built by the OpenTelemetry Collector Builder from `collector/local/otelcol-builder.yaml`;
-- `jaeger`: Jaeger v2 all-in-one, from the wrapper module in `tracectl/gomod/jaeger`.
+- `jaeger`: Jaeger v2 all-in-one, from the wrapper module in `tracectl/tools/gomod/jaeger`.
 
-Every module is verified against go.sum files committed here (`tracectl/gomod/`); the checksum
+Every module is verified against go.sum files committed here (`tracectl/tools/gomod/`); the checksum
 database is not consulted, so a module the proxy serves differently fails the build. Each binary
 is cached outside the repository under the hash of its own pins and of the Go version: a rebuild
 happens only when one of its pins changes. `--update-pins` rewrites the collector's go.sum after a
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "collector" / "local" / "otelcol-builder.yaml"
-GOMOD = ROOT / "tracectl" / "gomod"
+GOMOD = Path(__file__).resolve().parent / "gomod"
 COLLECTOR_SUM = GOMOD / "otelcol-lambda" / "go.sum"
 BIN = ROOT / ".tools" / "bin"
 COLLECTOR = "otelcol-lambda"
@@ -255,6 +255,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tracectl.trace_model import Span, Trace
+from tracectl.traces.trace_model import Span, Trace
 
 # Attributes a backend adds or drops on its own; never a difference worth reporting. Jaeger v2's
 # query API adds `@jaeger@warnings` (e.g. "clock skew adjustment disabled…" on every async consumer

@@ -2,17 +2,17 @@
 
 `ExecutionEnvironment` starts AWS's Runtime Interface Emulator (`aws-lambda-rie`, built by `make
 tools`), which runs the real runtime client (`python -m awslambdaric HANDLER`, from the runtime of
-tracectl/lambda_env.py) in the function's bundle, with the function's memory, timeout and
+tracectl/emulation/runtime_and_bundle.py) in the function's bundle, with the function's memory, timeout and
 environment. Events go in through the emulator's invoke endpoint; the emulator then does what
 Lambda does: init on the first invocation (cold start), the Runtime API loop, the context object,
 handler resolution, error reporting, the Extensions API, START/END/REPORT lines in the log, and
 a handler that runs past its timeout is killed and the environment initialised again.
 
 Where the emulator differs from Lambda, this module makes up for it through `RuntimeApiProxy`
-(tracectl/runtime_api_proxy.py): the invocation's X-Ray header reaches the runtime, and the moment
+(tracectl/emulation/runtime_api_proxy.py): the invocation's X-Ray header reaches the runtime, and the moment
 the runtime posts its response (when AWS would answer the caller) and whether it failed are known.
 
-What Lambda gives the environment and the emulator does not, `LambdaCgroup` (tracectl/lambda_cgroup.py)
+What Lambda gives the environment and the emulator does not, `LambdaCgroup` (tracectl/emulation/lambda_cgroup.py)
 gives: the runtime runs with its memory's share of one core, and it is frozen from the moment the
 runtime and every extension are done with an invocation until the next one thaws it. Stopping it is
 Lambda's shutdown: SIGTERM to the emulator, which gives the runtime SIGTERM and a grace period (when
@@ -34,9 +34,9 @@ from typing import Any
 import urllib3
 
 from tracectl import tools
-from tracectl.lambda_cgroup import MB_PER_VCPU, UNTHROTTLED_ENV, LambdaCgroup, unavailable_reason, unthrottled
+from tracectl.emulation.lambda_cgroup import MB_PER_VCPU, UNTHROTTLED_ENV, LambdaCgroup, unavailable_reason, unthrottled
+from tracectl.emulation.runtime_api_proxy import RuntimeApiProxy
 from tracectl.processes import Child, free_port
-from tracectl.runtime_api_proxy import RuntimeApiProxy
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 # What the emulator may take beyond the function's own timeout: init on a cold start, its report.

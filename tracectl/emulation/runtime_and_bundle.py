@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from infra.bundle import (
+    CODE_FOLDERS,
     ROOT,
     compile_bytecode,
     copy_shipped_code,
@@ -36,6 +37,7 @@ from infra.bundle import (
     optional_dependencies,
     pip_install_target,
     pip_platform_args,
+    shipped_files,
 )
 
 
@@ -111,19 +113,16 @@ def bundle(python: str) -> Path:
         skip = shutil.ignore_patterns(".complete")
         shutil.copytree(deps, path, ignore=skip, copy_function=os.link, dirs_exist_ok=True)
         copy_shipped_code(path)
-        for folder in ("functions", "collector"):
+        for folder in CODE_FOLDERS:
             compile_bytecode(path / folder, python)
 
     return cached(["bundle", str(deps), _shipped_digest()], build)
 
 
 def _shipped_digest() -> str:
-    """A hash of what infra/bundle.py copies from the repository: a change rebuilds the bundle."""
+    """A hash of what infra/bundle.py ships from the repository: a change rebuilds the bundle."""
     digest = hashlib.sha256()
-    for folder in ("functions", "collector"):
-        for path in sorted((ROOT / folder).rglob("*")):
-            relative = path.relative_to(ROOT)
-            if path.is_file() and "__pycache__" not in relative.parts and relative.parts[:2] != ("collector", "local"):
-                digest.update(relative.as_posix().encode())
-                digest.update(path.read_bytes())
+    for relative in shipped_files():
+        digest.update(relative.as_posix().encode())
+        digest.update((ROOT / relative).read_bytes())
     return digest.hexdigest()[:16]

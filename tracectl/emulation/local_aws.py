@@ -5,7 +5,7 @@ infra/topology.py declares, the same definition the CDK stack is built from. SNS
 EventBridge → Lambda and S3 → Lambda are modelled with one tap queue per triggered function: SNS
 delivers the notification JSON to it (what Lambda receives as `Records[].Sns`), an EventBridge
 rule or an S3 notification the event itself (what Lambda receives as its event). The X-Ray header
-each producer's call carried is handed on as AWS does (tracectl/aws_trace_headers.py, `relay`).
+each producer's call carried is handed on as AWS does (tracectl/emulation/header_relay.py, `relay`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ import urllib3
 from werkzeug.serving import BaseWSGIServer
 
 from infra import topology
-from tracectl.aws_trace_headers import TraceHeaderRelay, serve_moto
-from tracectl.lambda_events import ACCOUNT, REGION, sns_event, sqs_event
-
-# moto accepts any credentials; these never leave the machine.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+from tracectl.emulation.header_relay import TraceHeaderRelay, serve_moto
+from tracectl.emulation.lambda_events import sns_event, sqs_event
+from tracectl.emulator_identity import ACCOUNT, FAKE_CREDENTIALS, REGION, boto_credentials
 
 
 @dataclass
@@ -255,10 +253,3 @@ def _json_safe(value):
         return [_json_safe(v) for v in value]
     return value.timestamp() if hasattr(value, "timestamp") else value
 
-
-def boto_credentials() -> dict[str, str]:
-    return {
-        "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        "aws_session_token": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-    }

@@ -26,7 +26,7 @@ import random
 import time
 from typing import Any
 
-from tracectl.aws_trace_headers import TraceHeaderRelay, valid_header
+from tracectl.emulation.header_relay import TraceHeaderRelay, valid_header
 
 
 def new_trace_header(rng: random.Random, *, sampled: bool) -> str:

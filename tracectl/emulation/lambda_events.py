@@ -12,9 +12,7 @@ import time
 import uuid
 from typing import Any
 
-# The local account and region (stdlib-only module: the benchmark's cold processes import it).
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
+from tracectl.emulator_identity import ACCOUNT, REGION  # stdlib only: the benchmark's cold processes import this
 
 
 def api_gateway_event(

@@ -4,7 +4,7 @@
 X-Ray's BatchGetTraces until each trace is complete in each backend asked for, or time runs out.
 A span counts as delivered when its span id is there: OTel ids survive into Jaeger unchanged and
 into X-Ray as segment and subsegment ids. Where both backends hold a trace, they are compared
-with `tracectl.compare` (what `tracectl compare ID --xray --jaeger URL` prints).
+with `tracectl.traces.compare` (what `tracectl compare ID --xray --jaeger URL` prints).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tracectl import xray_source
-from tracectl.compare import Comparison, compare
-from tracectl.jaeger_source import JaegerSource
-from tracectl.trace_model import Trace
+from tracectl.traces import xray_source
+from tracectl.traces.compare import Comparison, compare
+from tracectl.traces.jaeger_source import JaegerSource
+from tracectl.traces.trace_model import Trace
 
 
 @dataclass

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tracectl.otlp_receiver import to_otlp_json
-from tracectl.span_record_layer.span_recorder import RECORD_ENV
+from tracectl.emulation.span_record_layer.span_recorder import RECORD_ENV
+from tracectl.traces.otlp_receiver import to_otlp_json
 
 LAYER = Path(__file__).resolve().parent / "span_record_layer"
 SUFFIX = ".otlp.b64"

@@ -1,6 +1,6 @@
 """The real pipeline on this machine: Jaeger v2, an AWS emulator for X-Ray, and the collector.
 
-`Stack` starts three child processes, each bound to 127.0.0.1 on a free port:
+`LocalPipeline` starts three child processes, each bound to 127.0.0.1 on a free port:
 - `jaeger` (built by `make tools`) with `collector/local/jaeger.yaml`: OTLP/HTTP in, query API out;
 - moto server (`python -m moto.server`): the X-Ray API the awsxray exporter writes to;
 - `otelcol-lambda` (built by `make tools`, the ADOT layer's components) running the shipped
@@ -30,18 +30,17 @@ import yaml
 from infra.config import EXPORTERS
 from infra.exporter_profile import JAEGER_AUTHORIZATION_ENV, JAEGER_ENDPOINT_ENV
 from tracectl import tools
-from tracectl.lambda_events import REGION
-from tracectl.local_aws import FAKE_CREDENTIALS
+from tracectl.emulator_identity import FAKE_CREDENTIALS, REGION
 from tracectl.processes import Child, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COLLECTOR_DIR = ROOT / "collector"
 JAEGER_CONFIG = COLLECTOR_DIR / "local" / "jaeger.yaml"
 DEPLOYED_JAEGER_CONFIG = COLLECTOR_DIR / "jaeger-on-aws" / "config.yaml"
 READY_TIMEOUT_S = 60.0
 
 
-class StackError(RuntimeError):
+class PipelineError(RuntimeError):
     """The stack cannot start or a part of it died; the message is one line saying why."""
 
 
@@ -67,7 +66,7 @@ class Endpoints:
 
 
 def claim_port(port: int) -> int:
-    """`port` if it can be bound on 127.0.0.1 (a free one for 0); StackError saying why if not."""
+    """`port` if it can be bound on 127.0.0.1 (a free one for 0); PipelineError saying why if not."""
     if port == 0:
         return free_port()
     with socket.socket() as s:
@@ -75,7 +74,7 @@ def claim_port(port: int) -> int:
         try:
             s.bind(("127.0.0.1", port))
         except OSError as error:
-            raise StackError(f"cannot bind 127.0.0.1:{port}: {error.strerror}") from None
+            raise PipelineError(f"cannot bind 127.0.0.1:{port}: {error.strerror}") from None
     return port
 
 
@@ -120,7 +119,7 @@ def deployed_jaeger_config(*, otlp: int, query: int, grpc: int, health: int) -> 
     return config
 
 
-class Stack:
+class LocalPipeline:
     """Use as a context manager; every child it starts stops on exit.
 
     `jaeger_otlp` / `xray_endpoint` send the collector elsewhere than the stack's own Jaeger and
@@ -141,7 +140,7 @@ class Stack:
         ingest_credentials: tuple[str, str] | None = None,
     ) -> None:
         if exporter not in EXPORTERS:
-            raise StackError(f"--exporter {exporter} is not valid: use one of {' | '.join(EXPORTERS)}")
+            raise PipelineError(f"--exporter {exporter} is not valid: use one of {' | '.join(EXPORTERS)}")
         self.exporter = exporter
         self.work_dir = work_dir
         self._otlp_port = otlp_port
@@ -152,10 +151,10 @@ class Stack:
         self.endpoints: Endpoints | None = None
         self._http = urllib3.PoolManager(timeout=urllib3.Timeout(total=2.0), retries=False)
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> LocalPipeline:
         for name in (tools.COLLECTOR, tools.JAEGER):
             if not tools.binary(name).exists():
-                raise StackError(f"{tools.shown(tools.binary(name))} is missing: run make tools")
+                raise PipelineError(f"{tools.shown(tools.binary(name))} is missing: run make tools")
         self.work_dir.mkdir(parents=True, exist_ok=True)
         otlp_port = claim_port(self._otlp_port)
         jaeger_otlp, jaeger_query, jaeger_grpc, jaeger_health, moto, metrics = (free_port() for _ in range(6))
@@ -243,7 +242,7 @@ class Stack:
     def check_alive(self) -> None:
         for child in self.children.values():
             if not child.alive():
-                raise StackError(f"{child.name} exited ({child.process.returncode}): {child.last_line()}")
+                raise PipelineError(f"{child.name} exited ({child.process.returncode}): {child.last_line()}")
 
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.children[name] = Child(name, command, env, self.work_dir / f"{name}.log")
@@ -262,12 +261,13 @@ class Stack:
             if ready():
                 return
             if not child.alive():
-                raise StackError(f"{name} exited ({child.process.returncode}): {child.last_line()} (log: {child.log})")
+                why = f"{child.last_line()} (log: {child.log})"
+                raise PipelineError(f"{name} exited ({child.process.returncode}): {why}")
             time.sleep(0.1)
-        raise StackError(f"{name} did not answer within {READY_TIMEOUT_S:.0f} s (log: {child.log})")
+        raise PipelineError(f"{name} did not answer within {READY_TIMEOUT_S:.0f} s (log: {child.log})")
 
 
-def serve(stack: Stack, say: Callable[[str], None]) -> int:
+def serve(stack: LocalPipeline, say: Callable[[str], None]) -> int:
     """Print the endpoints as one JSON line, then wait for SIGINT/SIGTERM or a child's death."""
     assert stack.endpoints is not None
     stopping = False

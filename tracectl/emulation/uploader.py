@@ -22,8 +22,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from tracectl import span_record
-from tracectl.span_record_layer.span_recorder import SpanRecorder
+from tracectl.emulation import span_record
+from tracectl.emulation.span_record_layer.span_recorder import SpanRecorder
 
 SERVICE = "uploader"
 
@@ -40,7 +40,7 @@ class Uploader:
         self._provider.add_span_processor(SimpleSpanProcessor(exporter))
         if record_dir is not None:
             self._provider.add_span_processor(SpanRecorder(str(span_record.record_file(record_dir, SERVICE))))
-        self._tracer = self._provider.get_tracer("tracectl.uploader")
+        self._tracer = self._provider.get_tracer("tracectl.emulation.uploader")
         self._s3.meta.events.register("before-sign.s3.PutObject", _with_xray_header)
 
     def upload(self, key: str, body: bytes) -> str:

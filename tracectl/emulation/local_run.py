@@ -4,9 +4,9 @@
 `ingest`; SNS notifications and EventBridge events reach each triggered function through its tap
 queue; the work queue is polled in batches of up to 10, as Lambda's event source mapping does.
 Every function runs under AWS's Runtime Interface Emulator and the real runtime client, from the
-bundle the bundler builds (tracectl/execution_environment.py), with the environment the stack
+bundle the bundler builds (tracectl/emulation/execution_environment.py), with the environment the stack
 gives it for the emulated exporter (`xray` by default: Active tracing, `xray-lambda`), and every
-invocation gets the X-Ray header Lambda would give it (tracectl/lambda_trace_header.py).
+invocation gets the X-Ray header Lambda would give it (tracectl/emulation/lambda_trace_header.py).
 Failures follow AWS's semantics so nothing disappears: an async (SNS, EventBridge, S3) invocation
 that fails is retried twice, then its event is sent to the on-failure queue in Lambda's
 destination-record shape; SQS records that fail become visible again and, after
@@ -38,12 +38,13 @@ from infra.exporter_profile import (
     profile_for,
     tracing_environment,
 )
-from tracectl import lambda_env, span_record
-from tracectl.execution_environment import ExecutionEnvironment, FunctionSpec
-from tracectl.lambda_events import ACCOUNT, REGION, api_gateway_event
-from tracectl.lambda_trace_header import new_trace_header, runtime_header, upstream_header
-from tracectl.local_aws import LocalAws
-from tracectl.uploader import Uploader
+from tracectl.emulation import runtime_and_bundle, span_record
+from tracectl.emulation.execution_environment import ExecutionEnvironment, FunctionSpec
+from tracectl.emulation.lambda_events import api_gateway_event
+from tracectl.emulation.lambda_trace_header import new_trace_header, runtime_header, upstream_header
+from tracectl.emulation.local_aws import LocalAws
+from tracectl.emulation.uploader import Uploader
+from tracectl.emulator_identity import ACCOUNT, REGION
 
 MEMORY_MB = 512
 """What infra/traced_function.py gives every function."""
@@ -99,7 +100,7 @@ class LocalRun:
     ) -> None:
         """`exporter`: the deploy whose Lambda side is emulated (tracing mode, propagators, sampler);
         the spans go to `otlp_endpoint` whatever it is. `span_record_dir`: each function's SDK also
-        records every span it finishes there (tracectl/span_record.py)."""
+        records every span it finishes there (tracectl/emulation/span_record.py)."""
         self.otlp_endpoint = otlp_endpoint
         self.work_dir = work_dir
         self.fault_rate = fault_rate
@@ -120,15 +121,15 @@ class LocalRun:
             self._running.enter_context(self.aws)
             self._external = ExternalEndpoint()
             self._running.callback(self._external.stop)
-            runtime_python = lambda_env.runtime()
-            task = lambda_env.bundle(str(runtime_python))
+            runtime_python = runtime_and_bundle.runtime()
+            task = runtime_and_bundle.bundle(str(runtime_python))
             logs = self.work_dir / "logs"
             logs.mkdir(parents=True, exist_ok=True)
             for spec in topology.FUNCTIONS:
                 function = FunctionSpec(
                     name=spec.name,
                     handler=spec.handler,
-                    python_version=lambda_env.python_version(str(runtime_python)),
+                    python_version=runtime_and_bundle.python_version(str(runtime_python)),
                     memory_mb=MEMORY_MB,
                     timeout_s=topology.FUNCTION_TIMEOUT_SECONDS,
                     environment=self.function_env(spec, task),
@@ -180,7 +181,7 @@ class LocalRun:
         return response
 
     def upload(self, key: str, body: bytes) -> str:
-        """An uploader's PutObject to the uploads bucket (see tracectl.uploader); returns its trace id."""
+        """An uploader's PutObject to the uploads bucket (see tracectl.emulation.uploader); returns its trace id."""
         if self._uploader is None:
             self._uploader = Uploader(
                 self.aws.client("s3"),

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from rich.table import Table
 
 from tracectl.stats import percentile
-from tracectl.trace_model import Span, Trace
+from tracectl.traces.trace_model import Span, Trace
 
 API = "API Gateway"
 _RESOURCE_KINDS = ("SNS", "SQS", "DynamoDB", "HTTP", "S3", "Kinesis", "Kafka")

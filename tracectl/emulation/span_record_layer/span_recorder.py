@@ -1,7 +1,7 @@
 """Appends each finished span to a file, one base64 OTLP protobuf export request per line.
 
 Imported by this layer's `sitecustomize` inside a function's process and by tracectl itself (the
-demo's uploader); tracectl.span_record reads the lines back. Needs only the OpenTelemetry SDK and
+demo's uploader); tracectl.emulation.span_record reads the lines back. Needs only the OpenTelemetry SDK and
 OTLP encoder the function bundle already ships.
 """
 

@@ -18,11 +18,12 @@ from typing import Any
 
 import urllib3
 
+from infra.jaeger import outputs
 from tracectl.http_relay import relay
-from tracectl.trace_model import SourceError
+from tracectl.traces.trace_model import SourceError
 
 # The Jaeger stack's outputs tracectl reads (infra/jaeger_stack.py writes them).
-URL_OUTPUT, SECRET_OUTPUT = "JaegerUrl", "IngestSecretName"
+URL_OUTPUT, SECRET_OUTPUT = outputs.JAEGER_URL, outputs.INGEST_SECRET_NAME
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import urllib3
 
-from tracectl.trace_model import SourceError, Span, Trace, group, spans_from_otlp_json
+from tracectl.traces.trace_model import SourceError, Span, Trace, group, spans_from_otlp_json
 
 _HEX = re.compile(r"[0-9a-f]+")
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.tracing import from_xray_id, to_xray_id
-from tracectl.trace_model import SourceError, Span, Trace
+from tracectl.traces.trace_model import SourceError, Span, Trace
 
 BATCH = 5  # BatchGetTraces takes up to 5 ids per call
 
@@ -29,8 +29,7 @@ def xray_client(*, region: str | None = None, emulator: str | None = None) -> An
     import boto3
 
     if emulator is not None:
-        from tracectl.lambda_events import REGION
-        from tracectl.local_aws import boto_credentials
+        from tracectl.emulator_identity import REGION, boto_credentials
 
         return boto3.client("xray", endpoint_url=emulator, region_name=region or REGION, **boto_credentials())
     return boto3.client("xray", region_name=region) if region else boto3.client("xray")
