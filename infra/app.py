@@ -7,7 +7,8 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from infra.bundling import function_code
 from infra.config import TracerConfig
-from infra.jaeger_stack import JaegerStack, helper_config
+from infra.jaeger.helpers import helper_config
+from infra.jaeger_stack import JaegerStack
 from infra.stack import TracerStack
 from infra.tracing_guard import EveryFunctionTraced
 

@@ -3,7 +3,9 @@ CDK asset (infra/bundling.py), the local run (tracectl) and the benchmark's `our
 
 - the `lambda` extra of pyproject.toml, installed by pip for the runtime's Python version and the
   Lambda platform (`--platform manylinux2014_<arch> --only-binary=:all:`), so no Docker is needed;
-- `functions/` and `collector/` (without `collector/local/`, the local pipeline's files);
+- `functions/` and `collector/` (without LEFT_BEHIND: the local pipeline's files and the deployed
+  Jaeger's own config) — `shipped_files()`, which the CDK asset, the local bundle and its cache
+  key all follow;
 - bytecode compiled by the runtime's own interpreter, when this machine has it (see
   infra/python_runtime.py for why that matters).
 
@@ -21,8 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+# The code folders that ship in every function's bundle.
+CODE_FOLDERS = ("functions", "collector")
 # Only these reach the asset (and its hash): the rest of the repository never ships.
-SHIPPED = ("functions", "collector", "pyproject.toml")
+SHIPPED = (*CODE_FOLDERS, "pyproject.toml")
 # ...except these: the local pipeline's files and the deployed Jaeger's own config (a task's, not a function's).
 LEFT_BEHIND = ("collector/local", "collector/jaeger-on-aws")
 
@@ -126,13 +130,22 @@ def compile_bytecode(out: Path, interpreter: str) -> None:
     subprocess.run(command, check=True, capture_output=True)
 
 
+def shipped_files() -> list[Path]:
+    """Every file of CODE_FOLDERS that ships, relative to the repository: no LEFT_BEHIND, no bytecode."""
+    left_behind = [Path(path) for path in LEFT_BEHIND]
+    files = []
+    for folder in CODE_FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*")):
+            relative = path.relative_to(ROOT)
+            if not path.is_file() or "__pycache__" in relative.parts or path.suffix == ".pyc":
+                continue
+            if not any(relative.is_relative_to(skipped) for skipped in left_behind):
+                files.append(relative)
+    return files
+
+
 def copy_shipped_code(out: Path) -> None:
-    """functions/ and collector/ as they ship, without LEFT_BEHIND."""
-    left_behind = {ROOT / path for path in LEFT_BEHIND}
-
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        skipped = set(shutil.ignore_patterns("__pycache__", "*.pyc")(folder, names))
-        return skipped | {name for name in names if Path(folder, name) in left_behind}
-
-    for folder in ("functions", "collector"):
-        shutil.copytree(ROOT / folder, out / folder, ignore=ignore, dirs_exist_ok=True)
+    """`shipped_files()` into `out`, as they ship."""
+    for relative in shipped_files():
+        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, out / relative)

@@ -118,6 +118,8 @@ def tracing_environment(config: TracerConfig, service_name: str, jaeger: JaegerT
         "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         EXPORT_DELAY_ENV: f"{config.export_delay_s:g}",
+        # The contrib instrumentations' HTTP spans use the stable names too, as our own spans do.
+        "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
         **SPAN_LIMITS,
     }
     if profile.sampler_arg is not None:

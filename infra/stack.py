@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -25,6 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import topology
+from infra.access_logs import access_log_format
 from infra.config import TracerConfig
 from infra.exporter_profile import JaegerTarget, profile_for
 from infra.nag import LAMBDA_BASIC_EXECUTION, acknowledge
@@ -60,12 +61,11 @@ class TracerStack(Stack):
         """`jaeger` is the Jaeger stack's endpoint and header (-c deployJaeger=true), else the context's."""
         super().__init__(scope, construct_id, **kwargs)
         profile = profile_for(config)
-        Validations.of(self).acknowledge(
-            LAMBDA_BASIC_EXECUTION,
-            Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-                reason="API Gateway's account-level logging role, required for the stage's access and error logs.",
-            ),
+        acknowledge(self, *LAMBDA_BASIC_EXECUTION)
+        acknowledge(
+            self,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role, required for the stage's access and error logs.",
         )
 
         sns_key = kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns")
@@ -171,15 +171,15 @@ class TracerStack(Stack):
             dead_letter_queue=dead_letter_queue,
         )
         if dead_letter_queue is None:
-            Validations.of(queue).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-SQS3",
-                    reason="This queue is itself a dead-letter queue (SQS redrive or Lambda on-failure destination).",
-                ),
-                Acknowledgment(
-                    id="Serverless-SQSRedrivePolicy",
-                    reason="This queue is itself a dead-letter queue: what lands here stays for a person to read.",
-                ),
+            acknowledge(
+                queue,
+                "AwsSolutions-SQS3",
+                "This queue is itself a dead-letter queue (SQS redrive or Lambda on-failure destination).",
+            )
+            acknowledge(
+                queue,
+                "Serverless-SQSRedrivePolicy",
+                "This queue is itself a dead-letter queue: what lands here stays for a person to read.",
             )
         return queue
 
@@ -299,7 +299,7 @@ class TracerStack(Stack):
             ("AwsSolutions-APIG4", "Public by design: the traffic generator and the README's curl must reach it."),
             ("AwsSolutions-COG4", "Public by design: no Cognito user pool for a tracing demo endpoint."),
         ):
-            Validations.of(api).acknowledge(Acknowledgment(id=rule, reason=reason))
+            acknowledge(api, rule, reason)
         if not tracing:
             acknowledge(
                 api,
@@ -324,21 +324,6 @@ def _acknowledge_sns_key_grant(fn: TracedFunction) -> None:
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]",
     ):
         acknowledge(fn, finding, reason)
-
-
-def access_log_format() -> apigw.AccessLogFormat:
-    """One JSON line per API request: who called which route how, and the answer (no identities)."""
-    return apigw.AccessLogFormat.json_with_standard_fields(
-        caller=False,
-        http_method=True,
-        ip=True,
-        protocol=True,
-        request_time=True,
-        resource_path=True,
-        response_length=True,
-        status=True,
-        user=False,
-    )
 
 
 def function_construct_id(function_name: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -23,6 +23,7 @@ from infra import python_runtime
 from infra.bundling import runtime_of
 from infra.config import TracerConfig
 from infra.exporter_profile import JaegerTarget, profile_for, tracing_environment
+from infra.nag import acknowledge
 
 ADOT_ACCOUNT = "901920570463"
 ADOT_LAYER_VERSION = "ver-0-117-0:1"
@@ -101,26 +102,21 @@ class TracedFunction(lambda_.Function):
                 "carries bytecode the runtime can use: without it every cold start compiles every module, more "
                 f"than doubling cold start. -c pythonRuntime={python_runtime.NEWEST} picks the latest runtime."
             )
-            Validations.of(self).acknowledge(
-                Acknowledgment(id="AwsSolutions-L1", reason=reason),
-                Acknowledgment(id="Serverless-LambdaLatestVersion", reason=reason),
-            )
+            acknowledge(self, ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"), reason)
         if profile.xray_write:
-            Validations.of(self).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-IAM5[Resource::*]",
-                    reason="xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
-                    "permissions: Resource * is required for the collector to send traces to X-Ray.",
-                )
+            acknowledge(
+                self,
+                "AwsSolutions-IAM5[Resource::*]",
+                "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions: "
+                "Resource * is required for the collector to send traces to X-Ray.",
             )
         if profile.lambda_tracing != "Active":
             cfn = self.node.default_child
             assert isinstance(cfn, lambda_.CfnFunction)
             cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=profile.lambda_tracing)
-            Validations.of(self).acknowledge(
-                Acknowledgment(
-                    id="Serverless-LambdaTracing",
-                    reason="Jaeger-only deploy: OpenTelemetry traces the function. Active X-Ray tracing would "
-                    "make segments nobody reads and, with tracing off, Lambda's trace header says Sampled=0.",
-                )
+            acknowledge(
+                self,
+                "Serverless-LambdaTracing",
+                "Jaeger-only deploy: OpenTelemetry traces the function. Active X-Ray tracing would make segments "
+                "nobody reads and, with tracing off, Lambda's trace header says Sampled=0.",
             )

@@ -9,11 +9,13 @@ name the bucket before it exists, and the notification is set on the bucket itse
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from infra.nag import acknowledge
 
 
 class UploadsBucket(Construct):
@@ -32,12 +34,11 @@ class UploadsBucket(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             removal_policy=RemovalPolicy.DESTROY,  # empty it first: no auto-delete custom resource either
         )
-        Validations.of(self.bucket).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-S1",
-                reason="Demo uploads bucket: its object writes are traced end to end; server access logs would "
-                "need a second bucket that holds no traces and adds nothing to this demo.",
-            )
+        acknowledge(
+            self.bucket,
+            "AwsSolutions-S1",
+            "Demo uploads bucket: its object writes are traced end to end; server access logs would need a "
+            "second bucket that holds no traces and adds nothing to this demo.",
         )
 
     def notify_on_create(self, fn: lambda_.IFunction) -> None:
@@ -64,11 +65,9 @@ class UploadsBucket(Construct):
     def grant_object_read(self, fn: lambda_.Function) -> None:
         """s3:GetObject (HeadObject too) on the bucket's objects, by name: no reference to the bucket."""
         fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{self._arn}/*"]))
-        Validations.of(fn).acknowledge(
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{self.name_prefix}-"
-                "<AWS::AccountId>-<AWS::Region>/*]",
-                reason="Reads the object each S3 notification names: object keys are not known in advance, so "
-                "the grant covers this one bucket's objects and nothing else.",
-            )
+        acknowledge(
+            fn,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{self.name_prefix}-<AWS::AccountId>-<AWS::Region>/*]",
+            "Reads the object each S3 notification names: object keys are not known in advance, so the grant "
+            "covers this one bucket's objects and nothing else.",
         )

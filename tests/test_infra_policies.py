@@ -135,7 +135,7 @@ def cfn_lint_errors(template: dict, path: Path) -> list[str]:
 @pytest.mark.parametrize("exporter", ["jaeger", "both"])
 def test_both_stacks_of_a_deployed_jaeger_pass_cfn_lint_and_the_guard(synth_stacks, tmp_path, exporter: str) -> None:
     from infra.app import JAEGER_STACK_NAME, STACK_NAME
-    from infra.jaeger_stack import helper_config
+    from infra.jaeger.helpers import helper_config
 
     context = {"exporter": exporter, "deployJaeger": "true"}
     templates = synth_stacks(exporter, deployJaeger="true")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from infra.app import JAEGER_STACK_NAME, STACK_NAME
-from infra.jaeger_stack import SERVER_CONFIG
+from infra.jaeger.service import SERVER_CONFIG
 
 DEPLOYED = {"deployJaeger": "true"}
 
