@@ -31,12 +31,13 @@ def test_ingest_is_a_server_span_that_publishes_and_returns_its_trace_id(handler
         dict(server.attributes).items()
         >= {
             "faas.trigger": "http",
-            "http.method": "GET",
+            "http.request.method": "GET",
             "http.route": "/{proxy+}",
-            "http.target": "/orders/42",
-            "http.status_code": 200,
+            "url.path": "/orders/42",
+            "url.scheme": "https",
+            "http.response.status_code": 200,
             "request_path": "/orders/42",
-            "http.host": "local.execute-api.localhost",
+            "server.address": "local.execute-api.localhost",
         }.items()
     )
     assert server.attributes["aws.xray.annotations"] == ("request_path",)
@@ -209,7 +210,7 @@ def test_http_calls_out_with_a_client_span(handler, spans, monkeypatch, external
     consumer = next(s for s in finished if s.attributes.get("faas.trigger") == "pubsub")
     [call] = [s for s in in_trace(finished, consumer.context.trace_id) if s.kind == SpanKind.CLIENT]
     assert parent_id(call) == consumer.context.span_id
-    assert call.attributes["http.status_code"] == 200
+    assert call.attributes["http.response.status_code"] == 200
     assert consumer.attributes["fault_injected"] is False
 
 

@@ -77,6 +77,34 @@ def test_the_handlers_own_exception_propagates_unchanged(span_exporter) -> None:
     assert raised.value is original
 
 
+def test_a_handler_that_exits_marks_its_span_an_error_and_exits_unchanged(spans) -> None:
+    from functions.tracing import traced
+
+    @traced
+    def exits(event, context):
+        raise SystemExit(3)
+
+    with pytest.raises(SystemExit) as raised:
+        exits({}, LocalContext("x"))
+    assert raised.value.code == 3
+    [span] = spans()
+    assert span.status.status_code.name == "ERROR" and span.status.description == "SystemExit: 3"
+    assert [e.name for e in span.events] == ["exception"]
+
+
+def test_the_resource_id_is_the_function_without_the_alias_it_was_invoked_by(spans) -> None:
+    from functions.tracing import traced
+
+    class ThroughAlias(LocalContext):
+        @property
+        def invoked_function_arn(self) -> str:
+            return super().invoked_function_arn + ":live"  # every trigger invokes `live` under SnapStart
+
+    traced(lambda event, context: None)({}, ThroughAlias("ingest"))
+    [span] = spans()
+    assert span.attributes["cloud.resource_id"] == "arn:aws:lambda:us-east-1:123456789012:function:ingest"
+
+
 def test_setup_is_idempotent(span_exporter) -> None:
     provider = tracing.setup()
     processors = len(provider._active_span_processor._span_processors)

@@ -1,7 +1,7 @@
 """The handler decorator: one span per invocation, parented from wherever the event came from.
 
 Every common trigger is recognised (`_events.trigger_of`) and named and attributed by the semantic
-conventions (`triggers`). The parent:
+conventions (`_triggers`). The parent:
 - HTTP (API Gateway REST/HTTP APIs, function URLs, ALB): the request headers (`traceparent`,
   `X-Amzn-Trace-Id`) through the configured propagators, which include Lambda's
   `_X_AMZN_TRACE_ID` when `OTEL_PROPAGATORS` has `xray-lambda`.
@@ -32,6 +32,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.semconv.attributes.http_attributes import HTTP_RESPONSE_STATUS_CODE
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -157,7 +158,9 @@ def _start_invocation_span(event: Any, context: Any, cold_start: bool) -> Span |
             }
         )
         if isinstance(arn, str) and arn.count(":") >= 6:
-            attributes["cloud.resource_id"] = arn
+            # The function's ARN without a qualifier: an alias or version (`:live` under SnapStart) is
+            # not part of the resource, as the conventions (and contrib's Lambda instrumentation) say.
+            attributes["cloud.resource_id"] = ":".join(arn.split(":")[:7])
             attributes["cloud.account.id"] = arn.split(":")[4]
         return _tracer.start_span(name, context=parent, kind=kind, links=links, attributes=attributes)
     except Exception:  # telemetry never breaks the handler: log and go on
@@ -244,7 +247,7 @@ def _record_result(span: Span, result: Any) -> None:
             return
         status = result.get("statusCode")
         if isinstance(status, int):
-            span.set_attribute("http.status_code", status)
+            span.set_attribute(HTTP_RESPONSE_STATUS_CODE, status)
             if status >= 500:
                 span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
         failures = result.get("batchItemFailures")

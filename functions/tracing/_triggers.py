@@ -3,8 +3,10 @@
 `describe(trigger, event)` gives the span's name, kind, `faas.trigger` and attributes; where the
 parent comes from is `invocation`'s business. Conventions followed:
 - HTTP (API Gateway REST and HTTP APIs, function URLs, ALB): SERVER `{method} {route}`,
-  `faas.trigger=http` and the HTTP attributes the contrib instrumentations emit by default (which
-  the awsxray exporter maps onto the segment's `http` block);
+  `faas.trigger=http` and the stable HTTP attributes (`http.request.method`, `http.route`,
+  `url.path`, `url.scheme`, `server.address`/`server.port` from the Host header,
+  `user_agent.original`; the response's `http.response.status_code`), which the awsxray exporter
+  maps onto the segment's `http` block as it does the pre-1.20 names;
 - messaging (SNS, SQS, Kinesis, Kafka, EventBridge): CONSUMER `{destination} process`,
   `faas.trigger=pubsub`, `messaging.*` with `messaging.operation.type=process`;
 - data sources (S3, DynamoDB Streams): `faas.trigger=datasource` and `faas.document.*`
@@ -22,6 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.semconv.attributes.http_attributes import HTTP_REQUEST_METHOD, HTTP_ROUTE
+from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
+from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_SCHEME
+from opentelemetry.semconv.attributes.user_agent_attributes import USER_AGENT_ORIGINAL
 from opentelemetry.trace import SpanKind
 
 from functions.tracing import _events
@@ -99,14 +105,18 @@ def _http(trigger: str, event: dict) -> Description:
         route_key = str(event.get("routeKey") or "$default")
         route = route_key.split(" ", 1)[1] if " " in route_key else target
     attributes: dict[str, Any] = {
-        "http.method": method,
-        "http.route": route,
-        "http.target": target,
-        "http.scheme": "https" if trigger != "alb" else str(headers.get("x-forwarded-proto", "http")),
+        HTTP_REQUEST_METHOD: method,
+        HTTP_ROUTE: route,
+        URL_PATH: target,
+        URL_SCHEME: "https" if trigger != "alb" else str(headers.get("x-forwarded-proto", "http")),
     }
-    for attribute, header in (("http.host", "host"), ("http.user_agent", "user-agent")):
-        if header in headers:
-            attributes[attribute] = headers[header]
+    host, _, port = str(headers.get("host", "")).partition(":")
+    if host:
+        attributes[SERVER_ADDRESS] = host
+    if port.isdigit():
+        attributes[SERVER_PORT] = int(port)
+    if "user-agent" in headers:
+        attributes[USER_AGENT_ORIGINAL] = headers["user-agent"]
     return Description(f"{method} {route}", SpanKind.SERVER, attributes)
 
 
