@@ -21,7 +21,7 @@ from rich.table import Table
 from bench.envs import Twin
 
 if TYPE_CHECKING:
-    from bench.__main__ import Runner
+    from bench.runner import Runner
 
 _PLAIN_IMPORTS = "import boto3; boto3.client('dynamodb'); boto3.client('sns')"
 # (step, code added to the process): cumulative.

@@ -6,6 +6,15 @@ STEP: plain (untraced) | spans (spans made, exported nowhere) | encode (OTLP pro
 full (sent to the collector, as deployed). Runs in the `ours` twin's environment (bench/envs.py).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+
 import json
 import sys
 
@@ -14,7 +23,7 @@ from bench_child import Context  # bench/child.py, copied beside this file into 
 from bench.twins import handle
 
 
-def handler_for(step: str):
+def handler_for(step: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     if step == "plain":
         return handle
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -22,11 +31,11 @@ def handler_for(step: str):
     import functions.tracing as tracing
 
     class Nowhere(SpanExporter):
-        def export(self, spans):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
     class EncodeOnly(SpanExporter):
-        def export(self, spans):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
             from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
             encode_spans(spans).SerializeToString()

@@ -83,7 +83,7 @@ class TracerConfig:
         """
         snap_start = _flag(get, "snapStart")
         runtime = _python_runtime(get, build_python, today or date.today(), snap_start=snap_start)
-        exporter = _choice(get, "exporter", EXPORTERS, default="xray")
+        exporter = _choice(get, "exporter", EXPORTERS, default=cls.exporter)
         deploy_jaeger = _flag(get, "deployJaeger")
         jaeger_endpoint = _optional_str(get, "jaegerEndpoint")
         jaeger_headers_secret = _optional_str(get, "jaegerHeadersSecret")
@@ -104,22 +104,30 @@ class TracerConfig:
             exporter=exporter,
             jaeger_endpoint=jaeger_endpoint if exporter != "xray" else None,
             jaeger_headers_secret=jaeger_headers_secret,
-            sampling_ratio=_fraction(get, "samplingRatio", default=1.0),
-            architecture=_choice(get, "architecture", ARCHITECTURES, default="x86_64"),
+            sampling_ratio=_fraction(get, "samplingRatio", default=cls.sampling_ratio),
+            architecture=_choice(get, "architecture", ARCHITECTURES, default=cls.architecture),
             collector_layer_arn=_optional_str(get, "collectorLayerArn"),
             external_url=_check_url("externalUrl", _optional_str(get, "externalUrl") or cls.external_url),
-            fault_rate=_fraction(get, "faultRate", default=0.2),
-            xray_reservoir=_count(get, "xrayReservoir", default=1),
-            xray_fixed_rate=_fraction(get, "xrayFixedRate", default=0.05),
-            api_rate_limit=_within(get, "apiRateLimit", default=50.0, low=0.1, high=API_RATE_CEILING),
-            api_burst_limit=int(_within(get, "apiBurstLimit", default=100, low=1, high=API_BURST_CEILING, whole=True)),
+            fault_rate=_fraction(get, "faultRate", default=cls.fault_rate),
+            xray_reservoir=_count(get, "xrayReservoir", default=cls.xray_reservoir),
+            xray_fixed_rate=_fraction(get, "xrayFixedRate", default=cls.xray_fixed_rate),
+            api_rate_limit=_within(get, "apiRateLimit", default=cls.api_rate_limit, low=0.1, high=API_RATE_CEILING),
+            api_burst_limit=int(
+                _within(get, "apiBurstLimit", default=cls.api_burst_limit, low=1, high=API_BURST_CEILING, whole=True)
+            ),
             snap_start=snap_start,
             python_runtime=runtime,
             deploy_jaeger=deploy_jaeger,
-            jaeger_retention_days=int(_within(get, "jaegerRetentionDays", default=7, low=1, high=3650, whole=True)),
-            jaeger_data_nodes=int(_within(get, "jaegerDataNodes", default=1, low=1, high=3, whole=True)),
-            jaeger_max_tasks=int(_within(get, "jaegerMaxTasks", default=2, low=1, high=10, whole=True)),
-            export_delay_s=_within(get, "exportDelay", default=0.0, low=0.0, high=MAX_EXPORT_DELAY_S),
+            jaeger_retention_days=int(
+                _within(get, "jaegerRetentionDays", default=cls.jaeger_retention_days, low=1, high=3650, whole=True)
+            ),
+            jaeger_data_nodes=int(
+                _within(get, "jaegerDataNodes", default=cls.jaeger_data_nodes, low=1, high=3, whole=True)
+            ),
+            jaeger_max_tasks=int(
+                _within(get, "jaegerMaxTasks", default=cls.jaeger_max_tasks, low=1, high=10, whole=True)
+            ),
+            export_delay_s=_within(get, "exportDelay", default=cls.export_delay_s, low=0.0, high=MAX_EXPORT_DELAY_S),
         )
 
 

@@ -17,7 +17,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from bench.__main__ import spans_by_twin
+from bench.runner import spans_by_twin
 from bench.sink import serve_xray_daemon
 
 HEADER = b'{"format": "json", "version": 1}\n'

@@ -1,7 +1,7 @@
 """`tracectl demo`: the whole app locally; N requests become N connected traces through every hop.
 
 The demo runs the functions as `-c exporter=xray` deploys them (Active tracing, `xray-lambda`), each
-under the Lambda runtime interface emulator with Lambda's trace header; `--exporter jaeger` runs
+under the Lambda runtime interface emulator with Lambda's trace header; `--to jaeger` runs
 them as `-c exporter=jaeger` does (PassThrough, no Lambda header read), sending to a Jaeger.
 """
 
@@ -60,7 +60,7 @@ def jaeger_mode(tmp_path_factory: pytest.TempPathFactory, lambda_emulator: None)
 
     out_dir = tmp_path_factory.mktemp("demo-jaeger")
     with OtlpReceiver(out_dir / "jaeger.jsonl") as jaeger:
-        _, out, _ = run_demo(out_dir, "--exporter", "jaeger", "--jaeger-otlp", jaeger.endpoint)
+        _, out, _ = run_demo(out_dir, "--to", "jaeger", "--jaeger-otlp", jaeger.endpoint)
     assert load_jsonl(out_dir / "jaeger.jsonl").keys() == load_jsonl(out).keys()  # every trace forwarded
     return load_jsonl(out)
 
@@ -229,7 +229,7 @@ def test_the_jaeger_sink_with_nothing_listening_fails_fast_with_the_fix() -> Non
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     started = time.monotonic()
-    result = CliRunner().invoke(main, ["demo", "--exporter", "jaeger", "--jaeger-otlp", f"http://127.0.0.1:{port}"])
+    result = CliRunner().invoke(main, ["demo", "--to", "jaeger", "--jaeger-otlp", f"http://127.0.0.1:{port}"])
     assert result.exit_code == 2
     assert "docker compose up -d" in result.output
     assert time.monotonic() - started < 5
@@ -244,7 +244,7 @@ def test_demo_traces_reach_docker_compose_jaeger(tmp_path) -> None:
     if not _listening("http://127.0.0.1:4318"):
         pytest.skip("needs `docker compose up -d` (Jaeger + collector on 127.0.0.1:4318/16686): no Docker engine here")
     out = tmp_path / "traces.jsonl"
-    result = CliRunner().invoke(main, ["demo", "-n", "3", "--exporter", "jaeger", "--out", str(out)])
+    result = CliRunner().invoke(main, ["demo", "-n", "3", "--to", "jaeger", "--out", str(out)])
     assert result.exit_code == 0, result.output
     http = urllib3.PoolManager()
     for trace_id, trace in load_jsonl(out).items():

@@ -81,6 +81,15 @@ def test_each_tracectl_room_imports_only_the_rooms_it_may() -> None:
     assert offenders == []
 
 
+def test_command_modules_share_through_options_and_output_only() -> None:
+    offenders = []
+    for path in (ROOT / "tracectl" / "commands").glob("*.py"):
+        for module in imported_modules(path) | _imported_anywhere(path):
+            if module.startswith("tracectl.commands.") and module.split(".")[2] not in ("options", "output"):
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offenders == []
+
+
 def test_no_module_is_over_400_lines_and_no_import_circle_in_tracectl() -> None:
     long = [
         f"{p.relative_to(ROOT)}: {n}"

@@ -3,7 +3,10 @@
 `handle` is the work; each twin module exposes it as `handler`, traced its own way (or not).
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 import boto3
 
@@ -11,7 +14,7 @@ dynamodb = boto3.client("dynamodb")
 sns = boto3.client("sns")
 
 
-def handle(event, context):
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dynamodb.update_item(
         TableName=os.environ["TABLE_NAME"],
         Key={"path": {"S": event["path"]}},

@@ -5,6 +5,10 @@ Its span processor queues spans for its internal extension, which exports them a
 instrumentation ours uses, so each invocation makes the same three spans.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from lambda_otel_lite import create_traced_handler, init_telemetry
 from lambda_otel_lite.processor import LambdaSpanProcessor
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -18,5 +22,5 @@ traced = create_traced_handler("bench", completion)
 
 
 @traced
-def handler(event, context):
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, context)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,65 +11,13 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from tracectl.commands.ids import hex_id
-from tracectl.commands.output import console, err, fail
+from tracectl.commands.options import hex_id, jaeger_options, jaeger_source, load
+from tracectl.commands.output import console, fail
 
 if TYPE_CHECKING:
+    from tracectl.traces.compare import Comparison
     from tracectl.traces.jaeger_source import JaegerSource
     from tracectl.traces.trace_model import Trace
-from tracectl.commands.traces import load
-
-
-def jaeger_options(function: Callable) -> Callable:
-    """--jaeger URL [--jaeger-header 'Name: value'] | --jaeger-stack NAME, for every command that reads Jaeger."""
-    for option in reversed(
-        (
-            click.option(
-                "--jaeger",
-                envvar="TRACECTL_JAEGER_URL",
-                default=None,
-                help="Jaeger query base URL, e.g. http://127.0.0.1:16686.",
-            ),
-            click.option(
-                "--jaeger-header", envvar="TRACECTL_JAEGER_HEADER", default=None, help="'Name: value' sent to Jaeger."
-            ),
-            click.option(
-                "--jaeger-stack",
-                envvar="TRACECTL_JAEGER_STACK",
-                default=None,
-                help="The Jaeger stack's name (-c deployJaeger=true): its URL from the outputs, requests signed (IAM).",
-            ),
-        )
-    ):
-        function = option(function)
-    return function
-
-
-def jaeger_source(
-    jaeger: str | None, jaeger_header: str | None, jaeger_stack: str | None, region: str | None
-) -> JaegerSource | None:
-    """The Jaeger the options name, or None; exits with one line when they are wrong or the stack unreadable."""
-    from tracectl.aws import deployed_jaeger
-    from tracectl.traces.jaeger_source import JaegerSource
-    from tracectl.traces.trace_model import SourceError
-
-    if jaeger_stack is not None:
-        if jaeger is not None or jaeger_header is not None:
-            fail("--jaeger-stack names the Jaeger (and signs for it): drop --jaeger and --jaeger-header")
-        try:
-            deployed = deployed_jaeger.from_stack(jaeger_stack, region)
-            return JaegerSource(deployed.url, sign=deployed_jaeger.sigv4_signer(deployed.region))
-        except SourceError as error:
-            fail(str(error))
-    if jaeger is None:
-        return None
-    headers = {}
-    if jaeger_header:
-        name, separator, value = jaeger_header.partition(":")
-        if not separator or not name.strip():
-            fail(f"--jaeger-header {jaeger_header!r} is not 'Name: value'")
-        headers[name.strip()] = value.strip()
-    return JaegerSource(jaeger, headers=headers)
 
 
 def fetch_sources(
@@ -90,7 +36,7 @@ def fetch_sources(
     return found
 
 
-def print_comparison(comparison, left, right, as_json: bool) -> None:
+def print_comparison(comparison: Comparison, left: Trace, right: Trace, as_json: bool) -> None:
     from tracectl.traces.waterfall import waterfall
 
     if as_json:
@@ -155,29 +101,4 @@ def compare(
     sys.exit(1 if comparison.unexpected else 0)
 
 
-def compare_when_arrived(trace_ids: list[str], jaeger: JaegerSource, region: str | None, wait: int) -> int:
-    """Compare each trace in X-Ray and Jaeger once both have it. 0 all clean, 1 a difference, 2 missing."""
-    from tracectl.traces.compare import compare as compare_traces
-    from tracectl.traces.trace_model import SourceError
-
-    deadline = time.monotonic() + wait
-    pending, worst = list(trace_ids), 0
-    while pending and time.monotonic() < deadline:
-        for trace_id in list(pending):
-            try:
-                sources = fetch_sources(trace_id, xray=True, region=region, jaeger=jaeger, local=None)
-            except SourceError as error:
-                fail(str(error))
-            (left_name, left), (right_name, right) = sources
-            if left is not None and right is not None:
-                comparison = compare_traces(left, right, left_name, right_name)
-                console.print(f"{trace_id}: {comparison.verdict}")
-                for d in comparison.unexpected:
-                    console.print(f"  UNEXPECTED {escape(d.span)}: {escape(d.what)}", highlight=False)
-                worst = max(worst, 1 if comparison.unexpected else 0)
-                pending.remove(trace_id)
-        if pending:
-            time.sleep(5)
-    for trace_id in pending:
-        err.print(f"{trace_id}: not in both backends after {wait} s")
-    return 2 if pending else worst
+#END

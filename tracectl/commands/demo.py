@@ -8,15 +8,21 @@ import time
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from tracectl.commands.ids import JAEGER_UI
+from infra.config import TracerConfig
+from tracectl.commands.options import DEFAULT_OUT, JAEGER_UI
 from tracectl.commands.output import console, err, fail
-from tracectl.commands.traces import DEFAULT_OUT
+
+if TYPE_CHECKING:
+    from tracectl.emulation.local_run import LocalRun, RunStats
+    from tracectl.traces.pipeline_check import TraceCheck
+    from tracectl.traces.trace_model import Trace
 
 DEFAULT_MAP = Path(".tracectl/service-map.svg")
 JAEGER_OTLP = "http://127.0.0.1:4318"
@@ -49,7 +55,8 @@ def listening(url: str) -> bool:
     help="Objects to upload to the uploads bucket (each one trace: uploader → upload → DynamoDB).",
 )
 @click.option(
-    "--exporter",
+    "--to",
+    "destination",
     type=click.Choice(["local", "jaeger"]),
     default="local",
     show_default=True,
@@ -78,7 +85,7 @@ def listening(url: str) -> bool:
 )
 @click.option(
     "--fault-rate",
-    default=0.2,
+    default=TracerConfig.fault_rate,
     show_default=True,
     type=click.FloatRange(0, 1),
     help="How often the http function fails on purpose.",
@@ -89,7 +96,7 @@ def listening(url: str) -> bool:
 def demo(
     requests_: int,
     uploads: int,
-    exporter: str,
+    destination: str,
     stack: bool,
     out: Path,
     map_file: Path,
@@ -100,10 +107,12 @@ def demo(
 ) -> None:
     """Run the whole app locally and show what X-Ray or Jaeger would.
 
-    Starts an embedded AWS emulator (moto server on 127.0.0.1) with the app's topics, queues and
-    table; runs each function in its own worker process; sends --requests API requests; delivers
-    SNS and SQS events in AWS's shapes until every queue is quiet; then prints a summary, the
-    waterfall of one trace and of one faulted trace, and the service map.
+    Starts an embedded AWS emulator (moto server on 127.0.0.1) with the app's topics, queues, bus,
+    table and bucket; runs each function as Lambda runs it (AWS's runtime interface emulator and
+    runtime client, its memory's share of a core, frozen between invocations, SIGTERM at the end);
+    sends --requests API requests and --uploads objects; delivers SNS, SQS, EventBridge, S3 and
+    stream events in AWS's shapes until every queue is quiet; then prints a summary, the waterfall
+    of one trace and of one faulted trace, and the service map.
 
     With --stack the functions export to the real collector (as in Lambda), which sends to Jaeger
     and to X-Ray on the emulator; every trace is then read back from both and compared. Exit 1
@@ -113,9 +122,9 @@ def demo(
     from tracectl.traces.trace_model import load_jsonl
     from tracectl.traces.waterfall import waterfall
 
-    if stack and exporter != "local":
-        fail("--stack already sends to Jaeger (and X-Ray): leave out --exporter")
-    if exporter == "jaeger" and not listening(jaeger_otlp):
+    if stack and destination != "local":
+        fail("--stack already sends to Jaeger (and X-Ray): leave out --to")
+    if destination == "jaeger" and not listening(jaeger_otlp):
         fail(f"nothing listens at {jaeger_otlp} (Jaeger's OTLP endpoint); start it with: docker compose up -d")
     started = time.monotonic()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +133,8 @@ def demo(
         stats, dead, checks = _run_through_stack(requests_, uploads, out, fault_rate, seed)
         forward_failures = 0
     else:
-        stats, dead, forward_failures = _run_locally(requests_, uploads, out, fault_rate, seed, exporter, jaeger_otlp)
+        forwarding = jaeger_otlp if destination == "jaeger" else None
+        stats, dead, forward_failures = _run_locally(requests_, uploads, out, fault_rate, seed, forwarding)
         checks = None
     traces = load_jsonl(out)
     edges = service_map.edges(traces)
@@ -140,14 +150,14 @@ def demo(
     console.print(f"trace file: {out}    service map picture: {map_file}    function logs: {out.parent / 'logs'}")
     if checks is not None:
         sys.exit(_report_checks(checks))
-    if exporter == "jaeger":
+    if destination == "jaeger":
         if forward_failures:
             err.print(f"[yellow]warning:[/] {forward_failures} export(s) to Jaeger failed")
         for trace_id in list(traces)[:3]:
             console.print(f"Jaeger: {jaeger_ui.rstrip('/')}/trace/{trace_id}")
 
 
-def _drive(run, requests_: int, uploads: int) -> None:
+def _drive(run: LocalRun, requests_: int, uploads: int) -> None:
     """Send the API requests and upload objects, then deliver every event until every queue is quiet."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -174,16 +184,15 @@ def _drive(run, requests_: int, uploads: int) -> None:
 
 
 def _run_locally(
-    requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None, exporter: str, jaeger_otlp: str
-):
+    requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None, forward: str | None
+) -> tuple[RunStats, dict[str, int], int]:
     from infra import topology
     from tracectl.emulation.execution_environment import EmulatorError
     from tracectl.emulation.local_run import LocalRun
     from tracectl.traces.otlp_receiver import OtlpReceiver
 
-    forward = jaeger_otlp if exporter == "jaeger" else None
     # Sending to Jaeger: the functions run as `-c exporter=jaeger` deploys them; else as the default (xray).
-    deploy = "jaeger" if exporter == "jaeger" else "xray"
+    deploy = "jaeger" if forward else "xray"
     with OtlpReceiver(out, forward_to=forward) as sink:
         console.print(
             f"starting the local AWS emulator and {len(topology.FUNCTIONS)} Lambda execution environments "
@@ -200,7 +209,9 @@ def _run_locally(
         return stats, dead, sink.forward_failures
 
 
-def _run_through_stack(requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None):
+def _run_through_stack(
+    requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None
+) -> tuple[RunStats, dict[str, int], list[TraceCheck]]:
     """Functions → real collector (both.yaml) → Jaeger + X-Ray; what the SDK finished is recorded to `out`."""
     from tracectl.emulation import span_record
     from tracectl.emulation.execution_environment import EmulatorError
@@ -247,7 +258,7 @@ def _run_through_stack(requests_: int, uploads: int, out: Path, fault_rate: floa
     return stats, dead, checks
 
 
-def _report_checks(checks) -> int:
+def _report_checks(checks: list[TraceCheck]) -> int:
     table = Table(title="every trace in both backends (X-Ray on the emulator, Jaeger)", title_justify="left")
     for column in ("trace id", "spans", "Jaeger", "X-Ray", "compare X-Ray | Jaeger"):
         table.add_column(column)
@@ -275,7 +286,9 @@ def _report_checks(checks) -> int:
     return 1 if failed else 0
 
 
-def _summary(requests_: int, uploads: int, traces: dict, stats, dead: dict[str, int], seconds: float) -> None:
+def _summary(
+    requests_: int, uploads: int, traces: dict[str, Trace], stats: RunStats, dead: dict[str, int], seconds: float
+) -> None:
     table = Table(title="summary", title_justify="left", show_header=False)
     spans = sum(len(t.spans) for t in traces.values())
     statuses = Counter(str(r.get("statusCode")) for r in stats.responses)

@@ -6,19 +6,7 @@ import json
 
 import click
 
-from tracectl.commands.output import fail
-
-JAEGER_UI = "http://127.0.0.1:16686"
-
-
-def hex_id(trace_id: str) -> str:
-    """32 hex digits for an X-Ray or hex trace id; exits 2 with the reason if it is neither."""
-    from functions.tracing import from_xray_id, to_xray_id
-
-    try:
-        return from_xray_id(trace_id) if trace_id.strip().startswith("1-") else from_xray_id(to_xray_id(trace_id))
-    except ValueError as error:
-        fail(f"{error}: use 32 hex digits or an X-Ray id like 1-5f8a1b2c-0af7651916cd43dd8448eb21")
+from tracectl.commands.options import JAEGER_UI, hex_id
 
 
 def links(trace_id: str, region: str, jaeger_ui: str) -> dict[str, str]:

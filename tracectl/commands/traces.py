@@ -9,31 +9,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tracectl.commands.ids import hex_id
+from tracectl.commands.options import hex_id, load, trace_file_option
 from tracectl.commands.output import console, fail
-
-DEFAULT_OUT = Path(".tracectl/traces.jsonl")
-
-trace_file_option = click.option(
-    "--file",
-    "file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_OUT,
-    show_default=True,
-    help="OTLP JSON lines to read (what `tracectl demo --out` wrote).",
-)
-
-
-def load(file: Path) -> dict:
-    """Every trace in an OTLP JSON lines file; exits 2 with the reason if it cannot be read."""
-    from tracectl.traces.trace_model import load_jsonl
-
-    if not file.exists():
-        fail(f"{file} does not exist: run `tracectl demo` first, or pass --file")
-    try:
-        return load_jsonl(file)
-    except ValueError as error:
-        fail(str(error))
 
 
 @click.group()

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
+from rich.markup import escape
 
-from tracectl.commands.compare import compare_when_arrived, jaeger_options, jaeger_source
-from tracectl.commands.output import err, fail
+from tracectl.commands.options import jaeger_options, jaeger_source
+from tracectl.commands.output import console, err, fail
+
+if TYPE_CHECKING:
+    from tracectl.traces.jaeger_source import JaegerSource
+    from tracectl.traces.trace_model import Trace
 
 
 @click.command()
@@ -85,3 +91,39 @@ def _upload(bucket: str | None, count: int, region: str | None) -> None:
             err.print(f"uploaded s3://{bucket}/{key}", highlight=False)
     except (BotoCoreError, ClientError) as error:
         fail(f"upload to {bucket} failed: {error}")
+
+
+def compare_when_arrived(trace_ids: list[str], jaeger: JaegerSource, region: str | None, wait: int) -> int:
+    """Compare each trace in X-Ray and Jaeger once both have it. 0 all clean, 1 a difference, 2 missing."""
+    from tracectl.traces import pipeline_check, xray_source
+    from tracectl.traces.compare import compare as compare_traces
+    from tracectl.traces.trace_model import SourceError
+
+    worst = 0
+
+    def arrived(trace_id: str, in_xray: Trace | None, in_jaeger: Trace | None) -> bool:
+        nonlocal worst
+        if in_xray is None or in_jaeger is None:
+            return False
+        comparison = compare_traces(in_xray, in_jaeger, "X-Ray", "Jaeger")
+        console.print(f"{trace_id}: {comparison.verdict}")
+        for d in comparison.unexpected:
+            console.print(f"  UNEXPECTED {escape(d.span)}: {escape(d.what)}", highlight=False)
+        worst = max(worst, 1 if comparison.unexpected else 0)
+        return True
+
+    try:
+        held = pipeline_check.poll(
+            trace_ids,
+            jaeger=jaeger,
+            xray_client=xray_source.xray_client(region=region),
+            done=arrived,
+            wait_s=wait,
+            interval_s=5,
+        )
+    except SourceError as error:
+        fail(str(error))
+    missing = [t for t, (in_xray, in_jaeger) in held.items() if in_xray is None or in_jaeger is None]
+    for trace_id in missing:
+        err.print(f"{trace_id}: not in both backends after {wait} s")
+    return 2 if missing else worst

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 import urllib3
@@ -79,7 +80,7 @@ class LocalAws:
             "AWS_DEFAULT_REGION": REGION,
         }
 
-    def client(self, service: str):
+    def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **boto_credentials())
 
     def function_environment(
@@ -174,7 +175,7 @@ class LocalAws:
                 drained += len(messages)
         return drained
 
-    def _sqs(self):
+    def _sqs(self) -> Any:
         if self._sqs_client is None:
             self._sqs_client = self.client("sqs")
         return self._sqs_client
@@ -245,7 +246,7 @@ class LocalAws:
             )["ShardIterator"]
 
 
-def _json_safe(value):
+def _json_safe(value: Any) -> Any:
     """boto3 answers with datetimes (ApproximateCreationDateTime); Lambda's JSON event has epoch seconds."""
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}

@@ -63,6 +63,33 @@ def _delivered(expected: Trace, found: Trace | None) -> int:
     return len({s.span_id for s in expected.spans} & {s.span_id for s in found.spans})
 
 
+def poll(
+    trace_ids: list[str],
+    *,
+    jaeger: JaegerSource | None,
+    xray_client: Any | None,
+    done: Callable[[str, Trace | None, Trace | None], bool],
+    wait_s: float,
+    interval_s: float = 0.5,
+) -> dict[str, tuple[Trace | None, Trace | None]]:
+    """Read each trace from the backends asked for until `done(trace_id, in_xray, in_jaeger)` says so,
+    or `wait_s` runs out; {trace id: (X-Ray's, Jaeger's)} as last read. Raises SourceError if a
+    backend cannot be read. The one way tracectl waits for traces to arrive."""
+    held: dict[str, tuple[Trace | None, Trace | None]] = dict.fromkeys(trace_ids, (None, None))
+    pending = list(trace_ids)
+    deadline = time.monotonic() + wait_s
+    while True:
+        from_xray = xray_source.fetch(xray_client, sorted(pending)) if xray_client is not None else {}
+        for trace_id in list(pending):
+            in_jaeger = jaeger.fetch(trace_id) if jaeger is not None else None
+            held[trace_id] = (from_xray.get(trace_id), in_jaeger)
+            if done(trace_id, *held[trace_id]):
+                pending.remove(trace_id)
+        if not pending or time.monotonic() > deadline:
+            return held
+        time.sleep(interval_s)
+
+
 def check(
     expected: dict[str, Trace],
     *,
@@ -73,39 +100,32 @@ def check(
 ) -> list[TraceCheck]:
     """One TraceCheck per expected trace, in the order given. Raises SourceError if a backend cannot be read."""
     results = {tid: TraceCheck(tid, len(t.spans)) for tid, t in expected.items()}
-    held: dict[str, dict[str, Trace]] = {"jaeger": {}, "xray": {}}
-    pending = set(expected)
-    deadline = time.monotonic() + wait_s
-    while True:
+
+    def delivered(trace_id: str, in_xray: Trace | None, in_jaeger: Trace | None) -> bool:
+        result, wanted = results[trace_id], expected[trace_id]
+        if jaeger is not None:
+            result.jaeger_spans = _delivered(wanted, in_jaeger)
         if xray_client is not None:
-            held_xray = held["xray"]
-            waiting = sorted(t for t in pending if _delivered(expected[t], held_xray.get(t)) < len(expected[t].spans))
-            held["xray"].update(xray_source.fetch(xray_client, waiting))
-        for trace_id in sorted(pending):
-            result, wanted = results[trace_id], expected[trace_id]
-            if jaeger is not None and (result.jaeger_spans or 0) < result.sdk_spans:
-                found = jaeger.fetch(trace_id)
-                if found is not None:
-                    held["jaeger"][trace_id] = found
-                result.jaeger_spans = _delivered(wanted, found)
-            if xray_client is not None:
-                result.xray_spans = _delivered(wanted, held["xray"].get(trace_id))
-            if result.lost == 0:
-                pending.discard(trace_id)
-                _finish(result, held)
-                if on_complete:
-                    on_complete(result)
-        if not pending or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    for trace_id in sorted(pending):  # incomplete when time ran out: compare what is there
-        _finish(results[trace_id], held)
-        if on_complete:
-            on_complete(results[trace_id])
+            result.xray_spans = _delivered(wanted, in_xray)
+        if result.lost:
+            return False
+        _finish(result, in_xray, in_jaeger, on_complete)
+        return True
+
+    held = poll(list(expected), jaeger=jaeger, xray_client=xray_client, done=delivered, wait_s=wait_s)
+    for result in results.values():  # incomplete when time ran out: compare what is there
+        if result.lost:
+            _finish(result, *held[result.trace_id], on_complete)
     return [results[t] for t in expected]
 
 
-def _finish(result: TraceCheck, held: dict[str, dict[str, Trace]]) -> None:
-    xray, jaeger = held["xray"].get(result.trace_id), held["jaeger"].get(result.trace_id)
-    if xray is not None and jaeger is not None:
-        result.comparison = compare(xray, jaeger, "X-Ray", "Jaeger")
+def _finish(
+    result: TraceCheck,
+    in_xray: Trace | None,
+    in_jaeger: Trace | None,
+    on_complete: Callable[[TraceCheck], None] | None,
+) -> None:
+    if in_xray is not None and in_jaeger is not None:
+        result.comparison = compare(in_xray, in_jaeger, "X-Ray", "Jaeger")
+    if on_complete:
+        on_complete(result)
