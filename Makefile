@@ -39,7 +39,7 @@ test: setup $(if $(HAVE_GO),tools)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup rie
-	$(VENV)/bin/tracectl demo
+	$(VENV)/bin/tracectl demo --seed 3
 
 # The demo through the real pipeline: collector running collector/both.yaml, Jaeger, X-Ray on moto.
 e2e: setup tools

@@ -212,6 +212,10 @@ def test_traces_show_json_round_trips_the_file(all_traces, demo_run) -> None:
     result = CliRunner().invoke(main, ["traces", "show", xray_id, "--file", str(out), "--json"])
     assert result.exit_code == 0, result.output
     assert Trace.from_json(json.loads(result.output)).to_json() == trace.to_json()
+    shortest = next(n for n in range(1, 33) if sum(t.startswith(trace_id[:n]) for t in traces) == 1)
+    for prefix in (trace_id[:shortest], f"1-{trace_id[:8]}-{trace_id[8:max(shortest, 9)]}"):  # as pasted
+        by_prefix = CliRunner().invoke(main, ["traces", "show", prefix, "--file", str(out), "--json"])
+        assert json.loads(by_prefix.output)["trace_id"] == trace_id, prefix
     listing = CliRunner().invoke(main, ["traces", "list", "--file", str(out), "--json"])
     assert [json.loads(line)["trace_id"] for line in listing.output.splitlines()] == list(traces)
 

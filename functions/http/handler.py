@@ -38,7 +38,10 @@ def handler(event: Any, context: LambdaContext) -> dict[str, int]:
         faulted = _faulted()
         annotate("fault_injected", faulted)
         if faulted:
-            raise DeliberateFault(1, f"[SSL: CERTIFICATE_VERIFY_FAILED] deliberate fault calling {url}")
+            # The words that say it is on purpose come first: a waterfall cuts long messages.
+            raise DeliberateFault(
+                1, f"deliberate fault (FAULT_RATE) calling {url}: simulated CERTIFICATE_VERIFY_FAILED"
+            )
         response = http.request("GET", url, headers={"x-request-path": path})
         statuses.append(response.status)
         log.info("called", extra={"fields": {"url": url, "status": response.status}})

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tracectl.commands.options import hex_id, load, trace_file_option
+from tracectl.commands.options import load, trace_file_option
 from tracectl.commands.output import console, fail
 
 
@@ -99,12 +99,15 @@ def show_trace(trace_id: str, file: Path, as_json: bool) -> None:
     """Show TRACE_ID (32 hex, X-Ray `1-…-…`, or a unique prefix) as a waterfall."""
     from tracectl.traces.waterfall import waterfall
 
-    if trace_id.startswith("1-"):
-        wanted = hex_id(trace_id)
-    elif re.fullmatch(r"[0-9a-fA-F]{1,32}", trace_id):
-        wanted = trace_id.lower()
+    # An X-Ray id is the same 32 hex digits behind `1-` and a dash: any leading part of either works.
+    digits = trace_id[2:].replace("-", "") if trace_id.startswith("1-") else trace_id
+    if re.fullmatch(r"[0-9a-fA-F]{1,32}", digits):
+        wanted = digits.lower()
     else:
-        fail(f"{trace_id} is not a trace id or a prefix of one: use hex digits or an X-Ray id like 1-5f8a1b2c-0af7…")
+        fail(
+            f"{trace_id} is not an X-Ray trace id, a 32-hex one, or a leading part of either "
+            "(e.g. 1-5f8a1b2c-0af7 or 5f8a1b2c0af7)"
+        )
     loaded = load(file)
     matches = [t for tid, t in loaded.items() if tid.startswith(wanted)]
     if len(matches) != 1:
