@@ -73,6 +73,8 @@ QUEUE = Queue(name="work", dlq="work-dlq", max_receive_count=3, visibility_timeo
 ASYNC_FAILURE_QUEUE = "async-failures"
 ASYNC_RETRY_ATTEMPTS = 2
 FUNCTION_TIMEOUT_SECONDS = 10
+FUNCTION_MEMORY_MB = 512
+"""Every function's memory, and so its CPU share (1,769 MB = one vCPU), deployed and local alike."""
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(name="ingest", trigger=Trigger(kind="api"), publishes_to="ingest", puts_events_to=EVENT_BUS),

@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import python_runtime
+from infra import python_runtime, topology
 from infra.bundling import runtime_of
 from infra.config import TracerConfig
 from infra.exporter_profile import JaegerTarget, profile_for, tracing_environment
@@ -61,8 +61,8 @@ class TracedFunction(lambda_.Function):
         code: lambda_.Code,
         jaeger: JaegerTarget | None = None,
         environment: Mapping[str, str] | None = None,
-        timeout_seconds: int = 10,
-        memory_size: int = 512,
+        timeout_seconds: int = topology.FUNCTION_TIMEOUT_SECONDS,
+        memory_size: int = topology.FUNCTION_MEMORY_MB,
         **function_props: Any,
     ) -> None:
         profile = profile_for(config)

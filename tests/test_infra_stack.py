@@ -62,6 +62,13 @@ def test_jaeger_sampler_ratio_comes_from_context(synth) -> None:
         assert "OTEL_TRACES_SAMPLER_ARG" not in props["Environment"]["Variables"]
 
 
+def test_every_function_has_the_memory_and_timeout_the_local_run_gives_it(synth) -> None:
+    from infra import topology
+
+    sizes = {(p["MemorySize"], p["Timeout"]) for p in functions(synth("xray")).values()}
+    assert sizes == {(topology.FUNCTION_MEMORY_MB, topology.FUNCTION_TIMEOUT_SECONDS)}
+
+
 def test_every_function_reads_the_export_delay_the_context_gives(synth) -> None:
     from functions.tracing import _settings
 

@@ -46,7 +46,6 @@ from tracectl.emulation.local_aws import LocalAws
 from tracectl.emulation.uploader import Uploader
 from tracectl.emulator_identity import ACCOUNT, REGION
 
-MEMORY_MB = 512
 """What infra/traced_function.py gives every function."""
 
 
@@ -130,7 +129,7 @@ class LocalRun:
                     name=spec.name,
                     handler=spec.handler,
                     python_version=runtime_and_bundle.python_version(str(runtime_python)),
-                    memory_mb=MEMORY_MB,
+                    memory_mb=topology.FUNCTION_MEMORY_MB,
                     timeout_s=topology.FUNCTION_TIMEOUT_SECONDS,
                     environment=self.function_env(spec, task),
                 )
