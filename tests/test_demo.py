@@ -148,7 +148,7 @@ def test_every_trace_crosses_every_hop(traces) -> None:
         assert spans_of(trace, "sqs_subscriber", "consumer"), f"no SQS consume in {trace.trace_id}"
         assert spans_of(trace, "stream", "consumer"), f"no DynamoDB stream record in {trace.trace_id}"
         http_invocations = [s for s in spans_of(trace, "http", "consumer") if "faas.trigger" in s.attributes]
-        outbound = [s for s in spans_of(trace, "http", "client") if s.attributes.get("http.url")]
+        outbound = [s for s in spans_of(trace, "http", "client") if s.attributes.get("url.full")]
         # an outbound call exactly when some attempt was not a deliberate fault
         assert len(outbound) == sum(not s.error for s in http_invocations)
 

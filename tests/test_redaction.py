@@ -112,7 +112,7 @@ def test_the_http_functions_outbound_url_is_redacted_in_spans_and_logs(
     # THEN urllib3's client span records the URL redacted (urllib3 leaves the user:password out
     # itself), and the function's log line, which has the whole URL, redacts both
     [call] = [s for s in finished if s.kind == SpanKind.CLIENT]
-    assert call.attributes["http.url"] == f"http://{host}callback?token=REDACTED&page=2"
+    assert call.attributes["url.full"] == f"http://{host}callback?token=REDACTED&page=2"
     assert SECRET not in everything_exported(finished)
     logged = capsys.readouterr().out
     assert f"http://REDACTED:REDACTED@{host}callback?token=REDACTED&page=2" in logged
@@ -167,7 +167,7 @@ def test_botocore_calls_and_a_presigned_url_leak_no_credential(local_aws, spans)
     exported = everything_exported(finished)
     assert any(s.attributes.get("rpc.service") == "S3" for s in finished)
     assert SECRET not in exported
-    sigv2_url, sigv4_url = (s.attributes["http.url"] for s in finished if "http.url" in s.attributes)
+    sigv2_url, sigv4_url = (s.attributes["url.full"] for s in finished if "url.full" in s.attributes)
     assert "AWSAccessKeyId=REDACTED&Signature=REDACTED&x-amz-security-token=REDACTED" in sigv2_url
     for parameter in ("X-Amz-Credential", "X-Amz-Security-Token", "X-Amz-Signature"):
         assert f"{parameter}=REDACTED" in sigv4_url

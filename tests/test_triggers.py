@@ -23,7 +23,7 @@ EXPECTED = {
         "http",
         SpanKind.SERVER,
         "GET /{proxy+}",
-        {"http.method": "GET", "http.target": "/orders/1"},
+        {"http.request.method": "GET", "url.path": "/orders/1"},
     ),
     "apigw_http_v2": (
         "http_api",
@@ -31,10 +31,10 @@ EXPECTED = {
         SpanKind.SERVER,
         "GET /orders/{id}",
         {
-            "http.method": "GET",
+            "http.request.method": "GET",
             "http.route": "/orders/{id}",
-            "http.target": "/orders/42",
-            "http.user_agent": "curl/8.5.0",
+            "url.path": "/orders/42",
+            "user_agent.original": "curl/8.5.0",
         },
     ),
     "function_url": (
@@ -42,14 +42,22 @@ EXPECTED = {
         "http",
         SpanKind.SERVER,
         "POST /my/path",
-        {"http.method": "POST", "http.target": "/my/path", "http.host": "abcdefg123.lambda-url.us-east-1.on.aws"},
+        {
+            "http.request.method": "POST",
+            "url.path": "/my/path",
+            "server.address": "abcdefg123.lambda-url.us-east-1.on.aws",
+        },
     ),
     "alb_multi_value": (
         "alb",
         "http",
         SpanKind.SERVER,
         "GET /lambda",
-        {"http.method": "GET", "http.scheme": "http", "http.host": "lambda-alb-123578498.us-east-2.elb.amazonaws.com"},
+        {
+            "http.request.method": "GET",
+            "url.scheme": "http",
+            "server.address": "lambda-alb-123578498.us-east-2.elb.amazonaws.com",
+        },
     ),
     "websocket_message": ("websocket", "other", SpanKind.SERVER, "WebSocket sendmessage", {}),
     "sns": ("sns", "pubsub", SpanKind.CONSUMER, "ingest process", {"messaging.system": "aws.sns"}),
@@ -113,8 +121,6 @@ EXPECTED = {
 # Fixtures whose event carries W3C context the invocation continues (one record, or the
 # first traced record of a batch, with a link to each).
 CONTINUES = {"apigw_rest_v1", "apigw_http_v2", "alb_multi_value", "sns", "sqs", "msk_kafka", "eventbridge_traced"}
-
-
 
 
 def test_every_fixture_is_covered() -> None:
