@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from tracectl import tools
+from tracectl.tools import builds
 from tracectl.cli import main
 
 
 def test_stack_without_the_built_binaries_says_run_make_tools(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(tools, "BIN", tmp_path / "bin")  # GIVEN no .tools/bin
+    monkeypatch.setattr(builds, "BIN", tmp_path / "bin")  # GIVEN no .tools/bin
     result = CliRunner().invoke(main, ["stack", "--exporter", "both", "--work-dir", str(tmp_path / "stack")])
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
