@@ -102,6 +102,11 @@ def test_no_module_is_over_400_lines_and_no_import_circle_in_tracectl() -> None:
         _module_name(p): {m for m in imported_modules(p) if m.startswith("tracectl.")}
         for p in (ROOT / "tracectl").rglob("*.py")
     }
+    assert_no_import_circle(graph)
+
+
+def assert_no_import_circle(graph: dict[str, set[str]]) -> None:
+    """Fails naming the circle if one module of `graph` ({module: modules it imports}) imports itself back."""
     visiting: list[str] = []
 
     def walk(module: str, done: set[str]) -> None:
@@ -156,21 +161,7 @@ def test_the_tracing_package_imports_no_module_back() -> None:
         for p in package.glob("_*.py")
         if p.stem != "__init__"
     }
-    visiting: list[str] = []
-
-    def walk(module: str, done: set[str]) -> None:
-        assert module not in visiting, "import circle: " + " → ".join([*visiting[visiting.index(module):], module])
-        if module in done:
-            return
-        visiting.append(module)
-        for imported in graph.get(module, ()):
-            walk(imported, done)
-        visiting.pop()
-        done.add(module)
-
-    done: set[str] = set()
-    for module in graph:
-        walk(module, done)
+    assert_no_import_circle(graph)
     assert graph["functions.tracing._state"] == set()  # the leaf every other module may import
 
 
