@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from tracectl.tools import builds
 from tracectl.cli import main
+from tracectl.tools import builds
 
 
 def test_stack_without_the_built_binaries_says_run_make_tools(tmp_path, monkeypatch) -> None:
