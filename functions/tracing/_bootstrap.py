@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Sequence
 
 from opentelemetry import trace
@@ -30,8 +29,6 @@ from functions.tracing._redaction import RedactingExporter
 from functions.tracing._state import state
 
 _logger = logging.getLogger(__name__)
-# What an export after the response leaves of the invocation's time: Lambda ends it at the deadline.
-_DEADLINE_MARGIN_S = 0.05
 
 
 def setup(exporter: SpanExporter | None = None) -> TracerProvider:
@@ -96,16 +93,15 @@ def invocation_finished(request_id: str | None) -> None:
         flush()
 
 
-def _after_invocation(deadline: float | None) -> None:
+def _after_invocation(left_s: float | None) -> None:
     """Export the spans kept, now (TRACING_EXPORT_DELAY_S unset or 0) or once a batch is due: each
-    request within the export timeout, all of them before `deadline` (time.time(), when Lambda would
-    end the invocation)."""
+    request within the export timeout, all of them within `left_s` (the invocation's time left)."""
     processor = state.processor
     if processor is None or not (state.export_delay_s == 0 or processor.due(state.export_delay_s)):
         return
     bound = state.export_timeout_s * max(1, processor.requests())
-    if deadline is not None:
-        bound = max(0.05, min(bound, deadline - time.time() - _DEADLINE_MARGIN_S))
+    if left_s is not None:
+        bound = min(bound, left_s)
     processor.export(bound)
 
 

@@ -42,6 +42,8 @@ NAME = "otel-tracer"
 API = "/2020-01-01/extension"
 # Ending a timing-out invocation's span: this long before the deadline (at most), to export it in.
 TIMEOUT_MARGIN_S = 0.5
+# What an export after the response leaves of the invocation's time: Lambda ends it at the deadline.
+DEADLINE_MARGIN_S = 0.05
 _FAILURES_BEFORE_GIVING_UP = 3
 
 
@@ -58,8 +60,8 @@ class AfterResponseExporter:
         timeout_s: float,
         primed: bool,
     ) -> None:
-        """`after_invocation(deadline)`: what to do once an invocation is over (before its deadline, in
-        time.time(), where Lambda gave one); `export(bound_s)`: send everything
+        """`after_invocation(left_s)`: what to do once an invocation is over, within the seconds left
+        before Lambda ends it (None where Lambda gave no deadline); `export(bound_s)`: send everything
         kept now, within the bound; `primed`: init may invoke the handler itself (SnapStart,
         provisioned concurrency)."""
         self._primed = primed
@@ -137,12 +139,12 @@ class AfterResponseExporter:
                     lambda: request_id in self._finished, timeout=max(0.0, left - min(TIMEOUT_MARGIN_S, 0.1 * left))
                 )
         if done or deadline is None:
-            self._after_invocation(deadline)
+            self._after_invocation(None if deadline is None else _left_before(deadline))
             return
         # Lambda kills the process at the deadline: the timing-out invocation's span, and everything
         # kept, goes out now, within what is left.
         self._end_timed_out_invocation()
-        self._export(max(0.05, deadline - time.time() - 0.05))
+        self._export(_left_before(deadline))
 
     @staticmethod
     def _end_timed_out_invocation() -> None:
@@ -151,6 +153,11 @@ class AfterResponseExporter:
             span.set_status(Status(StatusCode.ERROR, "Task timed out: the function ran into its timeout"))
             span.set_attribute("faas.timeout", True)
             span.end()
+
+
+def _left_before(deadline: float) -> float:
+    """Seconds an export may take before `deadline` (time.time()), when Lambda ends the invocation."""
+    return max(0.05, deadline - time.time() - DEADLINE_MARGIN_S)
 
 
 def register(
