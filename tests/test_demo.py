@@ -22,10 +22,12 @@ from infra import topology
 from tests.conftest import ROOT
 from tracectl.cli import main
 from tracectl.traces.service_map import resource_of
-from tracectl.traces.trace_model import Trace, load_jsonl
+from tracectl.traces.trace_model import Span, Trace, load_jsonl
 
 REQUESTS = 5
 UPLOADS = 3
+# The origins X-Ray's documentation gives the segments these services write themselves
+API_STAGE, LAMBDA_SERVICE, LAMBDA_FUNCTION = "AWS::ApiGateway::Stage", "AWS::Lambda", "AWS::Lambda::Function"
 
 
 @dataclass
@@ -74,10 +76,30 @@ def rooted_at(all_traces: dict[str, Trace], service: str) -> dict[str, Trace]:
     return {tid: t for tid, t in all_traces.items() if t.roots()[0].service == service}
 
 
+def api_requests(all_traces: dict[str, Trace]) -> dict[str, Trace]:
+    """Traces rooted at API Gateway's own segment (X-Ray modes)."""
+    return {tid: t for tid, t in all_traces.items() if t.roots()[0].attributes.get("origin") == API_STAGE}
+
+
+def written_by_aws(span: Span, origin: str) -> bool:
+    return span.aws_created and span.attributes.get("origin") == origin
+
+
+def under_lambdas_segments(trace: Trace, invocation: Span) -> Span:
+    """The span Lambda's own segments hang from, checked on the way up: the invocation's parent is
+    the function segment, whose parent is the service segment (both named after the function)."""
+    by_id = {s.span_id: s for s in trace.spans}
+    function = by_id[invocation.parent_id]
+    assert written_by_aws(function, LAMBDA_FUNCTION) and function.name == invocation.service
+    service = by_id[function.parent_id]
+    assert written_by_aws(service, LAMBDA_SERVICE) and service.name == invocation.service
+    return by_id[service.parent_id]
+
+
 @pytest.fixture(scope="module")
 def traces(all_traces) -> dict[str, Trace]:
     """The API requests' traces."""
-    return rooted_at(all_traces, "ingest")
+    return api_requests(all_traces)
 
 
 def spans_of(trace: Trace, service: str, kind: str | None = None) -> list:
@@ -87,14 +109,24 @@ def spans_of(trace: Trace, service: str, kind: str | None = None) -> list:
 def test_n_requests_make_exactly_n_traces_each_with_one_root_reaching_every_span(all_traces, traces) -> None:
     assert len(traces) == REQUESTS
     for trace in traces.values():
+        # X-Ray mode: the root is the segment API Gateway writes, as in the console
         [root] = trace.roots()
-        assert root.service == "ingest" and root.kind == "server"
+        assert written_by_aws(root, API_STAGE) and root.parent_id is None and root.name == "Api/prod"
         assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
-        # X-Ray mode: its parent is the segment API Gateway (and Lambda) would write, which is
-        # named in Lambda's trace header and absent here
-        assert root.parent_id is not None
-    # besides them: one trace per upload (S3 handed the uploader's header to the function)
-    assert len(all_traces) == REQUESTS + UPLOADS
+        [integration] = trace.children(root.span_id)
+        assert (integration.name, integration.attributes["namespace"]) == ("Lambda", "aws")
+        [handler] = [s for s in spans_of(trace, "ingest", "server") if not s.aws_created]
+        assert under_lambdas_segments(trace, handler) == integration
+        # Lambda writes its two segments for every invocation of every function in the request
+        invoked = {s.service for s in trace.spans if "faas.trigger" in s.attributes and not s.aws_created}
+        for origin in (LAMBDA_SERVICE, LAMBDA_FUNCTION):
+            assert {s.name for s in trace.spans if written_by_aws(s, origin)} >= invoked - {"sqs_subscriber", "stream"}
+    # besides them: one trace per upload (S3 handed the uploader's header to the function), and the
+    # traces Lambda starts for SQS and stream invocations (rooted at its own segment; the function's
+    # spans continue each record's trace instead, where the record carries one)
+    started_by_lambda = {tid: t for tid, t in all_traces.items() if written_by_aws(t.roots()[0], LAMBDA_SERVICE)}
+    assert {t.roots()[0].service for t in started_by_lambda.values()} == {"sqs_subscriber", "stream"}
+    assert len(all_traces) == REQUESTS + UPLOADS + len(started_by_lambda)
 
 
 def test_every_upload_is_one_trace_from_the_uploaders_span_to_the_dynamodb_write(all_traces) -> None:
@@ -104,9 +136,10 @@ def test_every_upload_is_one_trace_from_the_uploaders_span_to_the_dynamodb_write
         [root] = trace.roots()
         assert (root.name, root.kind) == ("uploads upload", "producer")
         assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
-        # S3 gave the function the PutObject's X-Ray header: Lambda's header makes it the parent
-        [invocation] = [s for s in spans_of(trace, "upload", "server")]
-        assert invocation.parent_id == root.span_id and invocation.attributes["faas.trigger"] == "datasource"
+        # S3 gave Lambda the PutObject's X-Ray header: Lambda's segments hang from the uploader's span
+        [invocation] = [s for s in spans_of(trace, "upload", "server") if not s.aws_created]
+        assert under_lambdas_segments(trace, invocation) == root
+        assert invocation.attributes["faas.trigger"] == "datasource"
         [record] = [s for s in spans_of(trace, "upload", "consumer")]
         assert record.parent_id == invocation.span_id  # the object's metadata names the same trace
         [write] = [s for s in spans_of(trace, "upload", "client") if s.name == "DynamoDB.UpdateItem"]
@@ -197,7 +230,7 @@ def test_what_the_user_sees(demo_run) -> None:
     published = [line for line in lines if line["message"] == "published"]
     assert len(published) == REQUESTS
     # logs join traces: both id forms, the request id, cold start on the first invocation only
-    assert {line["trace_id"] for line in published} == set(rooted_at(load_jsonl(out), "ingest"))
+    assert {line["trace_id"] for line in published} == set(api_requests(load_jsonl(out)))
     assert all(line["xray_trace_id"] == f"1-{line['trace_id'][:8]}-{line['trace_id'][8:]}" for line in published)
     assert [line["cold_start"] for line in published] == [True] + [False] * (REQUESTS - 1)
     assert len({line["request_id"] for line in published}) == REQUESTS

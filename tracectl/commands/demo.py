@@ -169,6 +169,7 @@ def _drive(run: LocalRun, requests_: int, uploads: int) -> None:
         console=console,
         transient=False,
     ) as progress:
+        run.start_delivering()  # events reach their functions while requests are still being sent, as in AWS
         task = progress.add_task("requests", total=requests_)
         for i in range(requests_):
             run.request(f"/demo/{i % 3}")
@@ -206,7 +207,18 @@ def _run_locally(
                 stats, dead = run.stats, run.dead_letters()
         except EmulatorError as error:
             fail(f"{error}; logs are in {out.parent / 'logs'}")
-        return stats, dead, sink.forward_failures
+    _append_aws_segments(run, out)  # after the receiver stopped writing
+    return stats, dead, sink.forward_failures
+
+
+def _append_aws_segments(run: LocalRun, out: Path) -> None:
+    """The segments API Gateway and Lambda would have written (X-Ray modes), into the trace file, marked as AWS's."""
+    from tracectl.emulation.aws_segments import as_trace_file_line
+
+    documents = run.segments.documents() if run.segments is not None else []
+    if documents:
+        with out.open("a") as f:
+            f.write(as_trace_file_line(documents) + "\n")
 
 
 def _run_through_stack(
@@ -240,12 +252,14 @@ def _run_through_stack(
                 seed=seed,
                 exporter="both",
                 span_record_dir=record,
+                xray_endpoint=endpoints.aws_endpoint,
             ) as run:
                 _drive(run, requests_, uploads)
                 stats, dead = run.stats, run.dead_letters()
         except EmulatorError as error:
             fail(f"{error}; logs are in {out.parent / 'logs'}")
-        out.write_text(span_record.read(record))
+        out.write_text(span_record.read(record))  # once every environment has shut down and flushed
+        _append_aws_segments(run, out)
         console.print("reading every trace back from Jaeger and X-Ray…")
         try:
             checks = pipeline_check.check(

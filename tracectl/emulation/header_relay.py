@@ -20,7 +20,8 @@ import io
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -39,8 +40,11 @@ class TraceHeaderRelay:
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._headers: dict[tuple[str, ...], str] = {}
+        self._in_flight = 0
+        """Publish, PutEvents and PutObject calls moto is handling: their events may already be in a
+        queue (moto delivers before it answers) while their headers are not remembered yet."""
 
     def sns(self, message_id: str) -> str | None:
         return self._get(("sns", message_id))
@@ -52,11 +56,13 @@ class TraceHeaderRelay:
         return self._get(("s3", bucket, key, etag.strip('"')))
 
     def _get(self, key: tuple[str, ...]) -> str | None:
-        with self._lock:
+        """The header remembered under `key`; waits (≤ 5 s) while a call that may remember it is in flight."""
+        with self._changed:
+            self._changed.wait_for(lambda: key in self._headers or self._in_flight == 0, timeout=5.0)
             return self._headers.get(key)
 
     def _remember(self, key: tuple[str, ...], header: str) -> None:
-        with self._lock:
+        with self._changed:
             self._headers[key] = header
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -74,27 +80,30 @@ class TraceHeaderRelay:
             return self._app(environ, start_response)
         if target == "AWSEvents.PutEvents":
             entries = json.loads(_read_body(environ) or b"{}").get("Entries", [])
-            _status, _headers, answer = self._call(environ, start_response)
-            results = json.loads(answer or b"{}").get("Entries", [])
-            for entry, result in zip(entries, results, strict=False):
-                own = entry.get("TraceHeader")
-                if "EventId" in result and valid_header(own or header):
-                    self._remember(("events", result["EventId"]), own or header)
+            with self._handing_on():
+                _status, _headers, answer = self._call(environ, start_response)
+                results = json.loads(answer or b"{}").get("Entries", [])
+                for entry, result in zip(entries, results, strict=False):
+                    own = entry.get("TraceHeader")
+                    if "EventId" in result and valid_header(own or header):
+                        self._remember(("events", result["EventId"]), own or header)
             return [answer]
         method = environ.get("REQUEST_METHOD")
         if method == "POST" and "HTTP_X_AMZ_TARGET" not in environ:
             form = parse_qs((_read_body(environ) or b"").decode(errors="replace"))
             if form.get("Action") == ["Publish"]:
-                _status, _headers, answer = self._call(environ, start_response)
-                for message_id in _SNS_MESSAGE_ID.findall(answer):
-                    self._remember(("sns", message_id.decode()), header)
+                with self._handing_on():
+                    _status, _headers, answer = self._call(environ, start_response)
+                    for message_id in _SNS_MESSAGE_ID.findall(answer):
+                        self._remember(("sns", message_id.decode()), header)
                 return [answer]
         if method == "PUT" and "HTTP_X_AMZ_COPY_SOURCE" not in environ:
             bucket, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
-            status, headers, answer = self._call(environ, start_response)
-            etag = dict((k.lower(), v) for k, v in headers).get("etag")
-            if status.startswith("200") and key and etag and "partNumber" not in environ.get("QUERY_STRING", ""):
-                self._remember(("s3", bucket, key, etag.strip('"')), header)
+            with self._handing_on():
+                status, headers, answer = self._call(environ, start_response)
+                etag = dict((k.lower(), v) for k, v in headers).get("etag")
+                if status.startswith("200") and key and etag and "partNumber" not in environ.get("QUERY_STRING", ""):
+                    self._remember(("s3", bucket, key, etag.strip('"')), header)
             return [answer]
         return self._app(environ, start_response)
 
@@ -108,6 +117,18 @@ class TraceHeaderRelay:
 
         body = b"".join(self._app(environ, keep))
         return seen.get("status", ""), seen.get("headers", []), body
+
+    @contextmanager
+    def _handing_on(self) -> Iterator[None]:
+        """Around a call whose events moto delivers before it answers, until its header is remembered."""
+        with self._changed:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,8 @@ class LocalAws:
         self.relay: TraceHeaderRelay | None = None
         self.endpoint = ""
         self.resources = Resources()
-        self._sqs_client = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self._stream_iterators: dict[str, str] = {}
         """shard id → the next iterator of the table's stream (LATEST when the run began)."""
 
@@ -81,7 +83,13 @@ class LocalAws:
         }
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **boto_credentials())
+        """One client per service, shared: clients are thread-safe, making them from one session is not."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(
+                    service, endpoint_url=self.endpoint, region_name=REGION, **boto_credentials()
+                )
+            return self._clients[service]
 
     def function_environment(
         self, spec: topology.Function, *, external_url: str | None = None, fault_rate: float = 0.0
@@ -176,9 +184,7 @@ class LocalAws:
         return drained
 
     def _sqs(self) -> Any:
-        if self._sqs_client is None:
-            self._sqs_client = self.client("sqs")
-        return self._sqs_client
+        return self.client("sqs")
 
     def _create(self) -> None:
         sns, sqs, dynamodb = self.client("sns"), self.client("sqs"), self.client("dynamodb")

@@ -15,6 +15,7 @@ destination-record shape; SQS records that fail become visible again and, after
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import threading
@@ -39,10 +40,12 @@ from infra.exporter_profile import (
     tracing_environment,
 )
 from tracectl.emulation import runtime_and_bundle, span_record
+from tracectl.emulation.aws_segments import AwsSegments, Header, put_trace_segments
 from tracectl.emulation.execution_environment import ExecutionEnvironment, FunctionSpec
 from tracectl.emulation.lambda_events import api_gateway_event
 from tracectl.emulation.lambda_trace_header import new_trace_header, runtime_header, upstream_header
 from tracectl.emulation.local_aws import LocalAws
+from tracectl.emulation.pollers import Pollers
 from tracectl.emulation.uploader import Uploader
 from tracectl.emulator_identity import ACCOUNT, REGION
 
@@ -96,10 +99,13 @@ class LocalRun:
         seed: int | None,
         exporter: str = "xray",
         span_record_dir: Path | None = None,
+        xray_endpoint: str | None = None,
     ) -> None:
         """`exporter`: the deploy whose Lambda side is emulated (tracing mode, propagators, sampler);
         the spans go to `otlp_endpoint` whatever it is. `span_record_dir`: each function's SDK also
-        records every span it finishes there (tracectl/emulation/span_record.py)."""
+        records every span it finishes there (tracectl/emulation/span_record.py). `xray_endpoint`: an
+        X-Ray API (the local pipeline's emulator) that gets the segments AWS would write itself
+        (`segments`), sent as each `pump` ends."""
         self.otlp_endpoint = otlp_endpoint
         self.work_dir = work_dir
         self.fault_rate = fault_rate
@@ -108,7 +114,21 @@ class LocalRun:
         self.profile = profile_for(self.config)
         self.span_record_dir = span_record_dir
         self.stats = RunStats()
+        self._stats_lock = threading.Lock()
         self._ids = random.Random(seed)
+        """Request trace ids (the caller's thread); each function's poller has its own generator."""
+        self._function_ids = {
+            f.name: random.Random(None if seed is None else f"{seed}:{f.name}") for f in topology.FUNCTIONS
+        }
+        self.segments: AwsSegments | None = None
+        """What API Gateway and Lambda write into X-Ray themselves: only with Lambda's Active tracing."""
+        if self.profile.lambda_tracing == "Active":
+            self.segments = AwsSegments(random.Random(None if seed is None else f"{seed}:aws"))
+        self._xray_endpoint = xray_endpoint
+        self._shipped = 0
+        self._pollers = Pollers(
+            {f.name: functools.partial(self._deliver, f) for f in topology.FUNCTIONS if f.trigger.kind != "api"}
+        )
         self.aws = LocalAws()
         self.environments: dict[str, ExecutionEnvironment] = {}
         self._running = ExitStack()
@@ -143,6 +163,7 @@ class LocalRun:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        self._pollers.stop()
         if self._uploader is not None:
             self._uploader.shutdown()
         for environment in self.environments.values():
@@ -167,16 +188,39 @@ class LocalRun:
             env.update(span_record.layer_environment(self.span_record_dir, spec.name, task))
         return env
 
+    def start_delivering(self) -> None:
+        """Poll every event source from now on, side by side (tracectl/emulation/pollers.py); `pump` waits."""
+        self._pollers.start()
+
     def request(self, path: str) -> dict[str, Any]:
         """One API request through `ingest`; returns the API response."""
         headers = {}
+        api_segment: tuple[Header, str] | None = None
+        started = time.time()
         if self.profile.api_tracing:  # API Gateway's stage tracing starts the trace and says so
-            headers["X-Amzn-Trace-Id"] = new_trace_header(self._ids, sampled=True)
-        reply = self._invoke("ingest", api_gateway_event("GET", path, headers=headers))
+            header = Header.parse(new_trace_header(self._ids, sampled=True))
+            if self.segments is not None:
+                api_segment = self.segments.api_request(header)
+                header = api_segment[0]
+            headers["X-Amzn-Trace-Id"] = str(header)
+        event = api_gateway_event("GET", path, headers=headers)
+        reply = self._invoke("ingest", event)
         response = reply.get("result") or {"statusCode": 502, "headers": {}, "body": json.dumps(reply.get("error"))}
-        self.stats.responses.append(response)
-        if reply.get("responded_s") is not None:
-            self.stats.responded_s.append(reply["responded_s"])
+        if self.segments is not None and api_segment is not None:
+            self.segments.record_api_request(
+                *api_segment,
+                function_name="ingest",
+                method="GET",
+                path=path,
+                status=int(response.get("statusCode", 502)),
+                request_id=event["requestContext"]["requestId"],
+                started=started,
+                ended=time.time(),
+            )
+        with self._stats_lock:
+            self.stats.responses.append(response)
+            if reply.get("responded_s") is not None:
+                self.stats.responded_s.append(reply["responded_s"])
         return response
 
     def upload(self, key: str, body: bytes) -> str:
@@ -191,29 +235,34 @@ class LocalRun:
         return self._uploader.upload(key, body)
 
     def pump(self, *, timeout_s: float = 60.0, on_invocation: Callable[[], None] | None = None) -> None:
-        """Deliver every SNS notification and SQS message until all queues are quiet."""
-        deadline = time.monotonic() + timeout_s
-        quiet_rounds = 0
-        while time.monotonic() < deadline and quiet_rounds < 2:
-            delivered = 0
-            for spec in topology.FUNCTIONS:
-                if spec.is_async:
-                    receive = {
-                        "sns": self.aws.receive_sns_events,
-                        "eventbridge": self.aws.receive_eventbridge_events,
-                        "s3": self.aws.receive_s3_events,
-                    }[spec.trigger.kind]
-                    for event in receive(spec.name):
-                        self._invoke_async(spec.name, event)
-                        delivered += 1
-                elif spec.trigger.kind == "sqs":
-                    assert spec.trigger.source is not None
-                    delivered += self._poll_queue(spec, spec.trigger.source)
-                elif spec.trigger.kind == "dynamodb":
-                    delivered += self._poll_stream(spec)
-            if on_invocation and delivered:
-                on_invocation()
-            quiet_rounds = 0 if delivered else quiet_rounds + 1
+        """Deliver every SNS, SQS, EventBridge, S3 and stream event until no source has one left
+        (or `timeout_s` passed); then send the segments AWS would have written to `xray_endpoint`."""
+        self._pollers.wait_quiet(timeout_s=timeout_s, on_delivery=on_invocation)
+        if self.segments is not None and self._xray_endpoint is not None:
+            from tracectl.traces.xray_source import xray_client
+
+            documents = self.segments.documents()
+            put_trace_segments(xray_client(emulator=self._xray_endpoint), documents[self._shipped :])
+            self._shipped = len(documents)
+
+    def _deliver(self, spec: topology.Function) -> int:
+        """One poll of `spec`'s event source, invoking it with what was there; how many batches."""
+        if spec.is_async:
+            receive = {
+                "sns": self.aws.receive_sns_events,
+                "eventbridge": self.aws.receive_eventbridge_events,
+                "s3": self.aws.receive_s3_events,
+            }[spec.trigger.kind]
+            events = receive(spec.name)
+            for event in events:
+                self._invoke_async(spec.name, event)
+            return len(events)
+        if spec.trigger.kind == "sqs":
+            assert spec.trigger.source is not None
+            return self._poll_queue(spec, spec.trigger.source)
+        if spec.trigger.kind == "dynamodb":
+            return self._poll_stream(spec)
+        return 0
 
     def dead_letters(self) -> dict[str, int]:
         """Messages waiting in each dead-letter queue."""
@@ -230,11 +279,29 @@ class LocalRun:
         """{"result": ...} or {"error": {...}}, as Lambda's Invoke API answers its caller."""
         spec = topology.function(function_name)
         upstream = upstream_header(spec.trigger.kind, event, self.aws.relay) if self.aws.relay else None
-        header = runtime_header(upstream, active=self.profile.lambda_tracing == "Active", rng=self._ids)
-        self.stats.invocations[function_name] += 1
+        rng = self._function_ids[function_name]
+        header = runtime_header(upstream, active=self.profile.lambda_tracing == "Active", rng=rng)
+        pending = None
+        if self.segments is not None:  # Lambda's own segments sit between the invoker and the function
+            given = Header.parse(header)
+            invoker = Header.parse(upstream).parent if upstream else None
+            pending = self.segments.invocation(function_name, Header(given.root, invoker, given.sampled))
+            header = pending.runtime_header
+        with self._stats_lock:
+            self.stats.invocations[function_name] += 1
         invocation = self.environments[function_name].invoke(event, trace_header=header)
+        self._pollers.delivered()
+        if pending is not None and self.segments is not None:
+            self.segments.record_invocation(
+                pending,
+                request_id=invocation.request_id,
+                responded_s=invocation.responded_s,
+                finished_s=invocation.finished_s,
+                error=invocation.error is not None,
+            )
         if invocation.error is not None:
-            self.stats.function_errors[function_name] += 1
+            with self._stats_lock:
+                self.stats.function_errors[function_name] += 1
             return {"error": invocation.error, "responded_s": invocation.responded_s}
         return {"result": invocation.payload, "responded_s": invocation.responded_s}
 
@@ -244,7 +311,8 @@ class LocalRun:
             reply = self._invoke(function_name, event)
             if "error" not in reply:
                 return
-        self.stats.async_failures += 1
+        with self._stats_lock:
+            self.stats.async_failures += 1
         record = {
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(),

@@ -19,8 +19,24 @@ class SourceError(RuntimeError):
     """A trace source could not be read (unreachable, denied, malformed answer). One line for the user."""
 
 
+WRITTEN_BY_KEY = "tracectl.written_by"
+WRITTEN_BY_AWS = "aws"
+"""A trace file's resource attribute and value for segments an AWS service wrote (the local run writes
+them where it plays that service: tracectl/emulation/aws_segments.py)."""
+SEGMENT_ATTRIBUTE = "aws.xray.segment"
+"""In a trace file, the span attribute that keeps such a segment's whole X-Ray document."""
+
 KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 STATUS_ERROR = 2
+
+
+@dataclass(frozen=True)
+class Event:
+    """A span event (an exception, a log line): when, what, its attributes."""
+
+    time_ns: int
+    name: str
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,7 @@ class Span:
     aws_created: bool = False
     """Made by an AWS service (Lambda's own segments, API Gateway, inferred resources), not from an
     OTel span: exists only in X-Ray."""
+    events: tuple[Event, ...] = ()
 
     @property
     def duration_ms(self) -> float:
@@ -95,7 +112,16 @@ class Trace:
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> Trace:
-        spans = [Span(**{**s, "links": tuple(tuple(link) for link in s.get("links", ()))}) for s in document["spans"]]
+        spans = [
+            Span(
+                **{
+                    **s,
+                    "links": tuple(tuple(link) for link in s.get("links", ())),
+                    "events": tuple(Event(**e) for e in s.get("events", ())),
+                }
+            )
+            for s in document["spans"]
+        ]
         return cls(trace_id=document["trace_id"], spans=spans, source=document.get("source", "otlp"))
 
 
@@ -126,6 +152,7 @@ def spans_from_otlp_json(document: dict[str, Any]) -> list[Span]:
     for resource_spans in document.get("resourceSpans", []):
         resource = attributes_of(resource_spans.get("resource", {}).get("attributes", []))
         service = str(resource.get("service.name", "unknown"))
+        written_by_aws = resource.get(WRITTEN_BY_KEY) == WRITTEN_BY_AWS
         for scope_spans in resource_spans.get("scopeSpans", []):
             for s in scope_spans.get("spans", []):
                 status = s.get("status", {})
@@ -143,9 +170,15 @@ def spans_from_otlp_json(document: dict[str, Any]) -> list[Span]:
                         status_message=status.get("message", ""),
                         attributes=attributes_of(s.get("attributes", [])),
                         links=tuple((link["traceId"], link["spanId"]) for link in s.get("links", [])),
+                        aws_created=written_by_aws,
+                        events=tuple(_event(e) for e in s.get("events", [])),
                     )
                 )
     return spans
+
+
+def _event(event: dict[str, Any]) -> Event:
+    return Event(int(event.get("timeUnixNano", 0)), event.get("name", ""), attributes_of(event.get("attributes", [])))
 
 
 def group(spans: Iterable[Span]) -> dict[str, Trace]:
