@@ -54,7 +54,8 @@ ROOMS = {
     "emulation": {"traces", "tools"},
     "pipeline": {"tools", "traces", "emulation"},
     "aws": {"traces"},
-    "commands": {"tools", "traces", "emulation", "pipeline", "aws"},
+    "view": {"traces"},
+    "commands": {"tools", "traces", "emulation", "pipeline", "aws", "view"},
 }
 LOOSE = {"cli", "emulator_identity", "http_relay", "processes", "stats"}
 

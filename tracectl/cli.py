@@ -14,6 +14,7 @@ from tracectl.commands.jaeger import jaeger
 from tracectl.commands.stack import stack
 from tracectl.commands.traces import traces
 from tracectl.commands.traffic import traffic
+from tracectl.commands.view import view
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +27,7 @@ def main() -> None:
     tracectl stack --exporter both      the real pipeline alone, in the foreground
     tracectl traces list          the traces the last demo wrote
     tracectl traces show ID       one trace as a waterfall (--json for machines)
+    tracectl view                 the traces in a browser, as X-Ray and Jaeger show them, side by side
     tracectl id ID                X-Ray id <-> 32 hex, with console and Jaeger links
     tracectl compare ID --xray --jaeger URL    one trace in two backends, side by side
     tracectl traffic --url URL -n 20 --compare  drive a deployed API, then compare
@@ -33,7 +35,7 @@ def main() -> None:
     """
 
 
-for command in (demo, stack, traces, trace_id_command, compare, traffic, jaeger):
+for command in (demo, stack, traces, view, trace_id_command, compare, traffic, jaeger):
     main.add_command(command)
 
 

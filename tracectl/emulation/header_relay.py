@@ -5,6 +5,10 @@ the call's span). AWS hands that header on; moto ignores it. `TraceHeaderRelay` 
 in front of moto that does what AWS documents for the services this app uses:
 - SQS (SendMessage, SendMessageBatch): stores it as the message's `AWSTraceHeader` system attribute,
   unless the message sets that attribute itself (which wins, as in SQS);
+- DynamoDB writes and stream reads never overlap (`stream_read`): moto stores a new item's key,
+  emits the stream record, then applies the update to the stored item, so a reader in between
+  gets an INSERT with the key alone (no attributes, no trace context), where DynamoDB emits the
+  whole new image;
 - SNS (Publish), EventBridge (PutEvents; an entry's own `TraceHeader` wins) and S3 (PutObject):
   pass it to the Lambda functions they invoke. The relay remembers it under what the invoked
   function's event names — the SNS message id, the EventBridge event id, the S3 bucket, key and
@@ -29,6 +33,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 _VALID = re.compile(r"(^|;)\s*Root=1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}(;|$)")
 _SNS_MESSAGE_ID = re.compile(rb"<MessageId>([^<]+)</MessageId>")
+_TABLE_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
 def valid_header(header: str | None) -> bool:
@@ -43,6 +48,8 @@ class TraceHeaderRelay:
         self._changed = threading.Condition()
         self._headers: dict[tuple[str, ...], str] = {}
         self._in_flight = 0
+        self._table_writes = 0
+        self._reading_stream = False
         """Publish, PutEvents and PutObject calls moto is handling: their events may already be in a
         queue (moto delivers before it answers) while their headers are not remembered yet."""
 
@@ -65,7 +72,38 @@ class TraceHeaderRelay:
         with self._changed:
             self._headers[key] = header
 
+    @contextmanager
+    def stream_read(self) -> Iterator[None]:
+        """Hold DynamoDB writes back while the caller reads the table's stream (after those in flight end)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._table_writes == 0, timeout=5.0)
+            self._reading_stream = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._reading_stream = False
+                self._changed.notify_all()
+
+    @contextmanager
+    def _table_write(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._reading_stream, timeout=5.0)
+            self._table_writes += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._table_writes -= 1
+                self._changed.notify_all()
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[2] in _TABLE_WRITES:
+            with self._table_write():
+                return list(self._relay(environ, start_response))
+        return self._relay(environ, start_response)
+
+    def _relay(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         header = environ.get("HTTP_X_AMZN_TRACE_ID")
         if not valid_header(header):
             return self._app(environ, start_response)

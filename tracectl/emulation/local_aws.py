@@ -10,6 +10,7 @@ each producer's call carried is handed on as AWS does (tracectl/emulation/header
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -145,7 +146,8 @@ class LocalAws:
         for shard, iterator in list(self._stream_iterators.items()):
             if len(found) >= max_records:
                 break
-            page = streams.get_records(ShardIterator=iterator, Limit=max_records - len(found))
+            with self.relay.stream_read() if self.relay else contextlib.nullcontext():
+                page = streams.get_records(ShardIterator=iterator, Limit=max_records - len(found))
             found += [{**r, "eventSourceARN": self.resources.table_stream_arn} for r in page["Records"]]
             self._stream_iterators[shard] = page.get("NextShardIterator") or iterator
         return {"Records": _json_safe(found)} if found else None

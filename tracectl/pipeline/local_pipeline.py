@@ -38,6 +38,8 @@ COLLECTOR_DIR = ROOT / "collector"
 JAEGER_CONFIG = COLLECTOR_DIR / "local" / "jaeger.yaml"
 DEPLOYED_JAEGER_CONFIG = COLLECTOR_DIR / "jaeger-on-aws" / "config.yaml"
 READY_TIMEOUT_S = 60.0
+ENDPOINTS_FILE = "endpoints.json"
+"""Written into the work directory while the pipeline runs (`tracectl view --stack` reads it)."""
 
 
 class PipelineError(RuntimeError):
@@ -233,9 +235,11 @@ class LocalPipeline:
         except BaseException:
             self.__exit__()
             raise
+        (self.work_dir / ENDPOINTS_FILE).write_text(self.endpoints.to_json() + "\n")
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        (self.work_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
         for child in reversed(list(self.children.values())):
             child.stop()
 

@@ -9,12 +9,12 @@ one side only, an annotation that does not match its attribute).
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from tracectl.traces.trace_model import Span, Trace
+from tracectl.traces.xray_conversion import annotation_key
 
 # Attributes a backend adds or drops on its own; never a difference worth reporting. Jaeger v2's
 # query API adds `@jaeger@warnings` (e.g. "clock skew adjustment disabled…" on every async consumer
@@ -27,6 +27,7 @@ class Difference:
     expected: bool
     span: str
     what: str
+    span_id: str = ""
 
 
 @dataclass
@@ -59,16 +60,6 @@ class Comparison:
         }
 
 
-def annotation_key(attribute: str) -> str:
-    """The key X-Ray's exporter gives an attribute as an annotation.
-
-    Characters other than letters, digits and dots become `_`; dots are kept since the awsxray
-    exporter's `exporter.xray.allowDot` gate (beta, on by default from v0.97) — seen through the
-    real collector: `faas.coldstart` arrives in X-Ray as `faas.coldstart`, not `faas_coldstart`.
-    """
-    return re.sub(r"[^A-Za-z0-9_.]", "_", attribute)
-
-
 def compare(left: Trace, right: Trace, left_name: str, right_name: str) -> Comparison:
     a, b = {s.span_id: s for s in left.spans}, {s.span_id: s for s in right.spans}
     counts_a, counts_b = Counter(s.service for s in left.spans), Counter(s.service for s in right.spans)
@@ -84,11 +75,14 @@ def compare(left: Trace, right: Trace, left_name: str, right_name: str) -> Compa
             span = spans[span_id]
             if span.aws_created:
                 why = "made by an AWS service (Lambda, API Gateway or an inferred resource), never an OTel span"
-                result.differences.append(Difference(True, _label(span), f"only in {name}: {why}"))
+                result.differences.append(Difference(True, _label(span), f"only in {name}: {why}", span_id))
             else:
-                result.differences.append(Difference(False, _label(span), f"only in {name}: missing from the other"))
+                result.differences.append(
+                    Difference(False, _label(span), f"only in {name}: missing from the other", span_id)
+                )
     for span_id in sorted(a.keys() & b.keys(), key=lambda i: a[i].start_ns):
-        result.differences.extend(_differences(a[span_id], b[span_id], left, right, left_name, right_name))
+        found = _differences(a[span_id], b[span_id], left, right, left_name, right_name)
+        result.differences.extend(replace(d, span_id=span_id) for d in found)
     return result
 
 

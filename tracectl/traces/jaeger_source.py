@@ -12,7 +12,9 @@ import binascii
 import json
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import urllib3
 
@@ -44,6 +46,24 @@ class JaegerSource:
             return from_api_v3(document).get(trace_id)
         document = self._get(f"/api/traces/{trace_id}")
         return from_legacy(document).get(trace_id) if document is not None else None
+
+    def services(self) -> list[str]:
+        """The services Jaeger holds spans of (query API v3)."""
+        document = self._get("/api/v3/services") or {}
+        return sorted(document.get("services") or [])
+
+    def search(self, service: str, start: datetime, end: datetime, *, limit: int = 100) -> dict[str, Trace]:
+        """Whole traces with a span of `service` that started between `start` and `end` (query API v3)."""
+        query = urlencode(
+            {
+                "query.service_name": service,
+                "query.start_time_min": start.isoformat(),
+                "query.start_time_max": end.isoformat(),
+                "query.num_traces": limit,
+            }
+        )
+        document = self._get(f"/api/v3/traces?{query}")
+        return from_api_v3(document) if document is not None else {}
 
     def _get(self, path: str) -> dict[str, Any] | None:
         url = self.base_url + path

@@ -124,40 +124,80 @@ def table(map_edges: list[Edge]) -> Table:
     return t
 
 
-def draw(map_edges: list[Edge], path: Path) -> None:
-    """Write the map as a picture (.svg or .png, by the file's extension) with networkx + matplotlib."""
-    import matplotlib
+RENDERER = Path(__file__).with_name("render_dot.mjs")
+"""Graphviz compiled to WebAssembly (npm @viz-js/viz, installed by `npm ci`), run by Node."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import networkx as nx
 
-    graph = nx.DiGraph()
-    for e in map_edges:
-        graph.add_edge(
-            e.source,
-            e.target,
-            label=f"{e.calls} calls, {e.error_pct:.0f}% err\np50 {e.p50_ms:.0f} ms",
-            error=e.errors > 0,
+def dot_source(map_edges: list[Edge], *, title: str = "") -> str:
+    """The map in Graphviz's DOT language: left to right, hop by hop.
+
+    Graphviz's `dot` layout is what keeps it readable: boxes sized to their names, edge labels placed
+    as nodes of their own (so no label lies over another), edges routed around the boxes.
+    """
+    import graphviz
+
+    graph = graphviz.Digraph(
+        graph_attr={
+            "rankdir": "LR",
+            "ranksep": "0.9",
+            "nodesep": "0.35",
+            "fontname": "Helvetica",
+            "fontsize": "12",
+            "label": title,
+            "labelloc": "t",
+            "labeljust": "l",
+        },
+        node_attr={
+            "fontname": "Helvetica",
+            "fontsize": "11",
+            "shape": "box",
+            "style": "rounded,filled",
+            "margin": "0.15,0.06",
+        },
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"},
+    )
+    # Node ids are numbers, names only labels: DOT reads `host:port` in an edge as a node and a port.
+    ids = {
+        name: f"n{i}" for i, name in enumerate(sorted({e.source for e in map_edges} | {e.target for e in map_edges}))
+    }
+    for name, node_id in ids.items():
+        resource = is_resource(name)
+        graph.node(
+            node_id,
+            label=name,
+            fillcolor="#fbe3d0" if resource else "#dbe9f6",
+            color="#b26b2f" if resource else "#2f6aa1",
         )
-    for layer, nodes in enumerate(nx.topological_generations(graph)):
-        for node in nodes:
-            graph.nodes[node]["layer"] = layer
-    positions = nx.multipartite_layout(graph, subset_key="layer")  # left to right, hop by hop
-    figure, axes = plt.subplots(figsize=(14, 9))
-    colours = ["#f4b183" if is_resource(n) else "#9dc3e6" for n in graph.nodes]
-    nx.draw_networkx_nodes(graph, positions, node_color=colours, node_size=3200, ax=axes, edgecolors="#404040")
-    nx.draw_networkx_labels(graph, positions, font_size=8, ax=axes)
-    edge_colours = ["#c00000" if graph.edges[e]["error"] else "#404040" for e in graph.edges]
-    nx.draw_networkx_edges(
-        graph, positions, edge_color=edge_colours, arrows=True, arrowsize=18, node_size=3200, ax=axes
+    for e in map_edges:
+        colour = "#c00000" if e.errors else "#505050"
+        label = f"{e.calls} calls · {e.error_pct:.0f}% err\\np50 {e.p50_ms:.0f} ms"
+        graph.edge(ids[e.source], ids[e.target], label=label, color=colour, fontcolor=colour)
+    return graph.source
+
+
+def render_svg(dot: str) -> str:
+    """SVG for DOT text, laid out by Graphviz's `dot`. RuntimeError with the fix when Node's part is missing."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("drawing the service map needs Node.js (the one `npx cdk` uses)")
+    result = subprocess.run([node, str(RENDERER)], input=dot, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        detail = result.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"Graphviz (npm @viz-js/viz) failed: {detail[0]}; run `npm ci` (make setup) first")
+    return result.stdout
+
+
+def draw(map_edges: list[Edge], path: Path) -> None:
+    """Write the map as an SVG picture."""
+    if path.suffix.lower() != ".svg":
+        raise ValueError(f"{path}: the service map is drawn as SVG; name the file .svg")
+    svg = render_svg(
+        dot_source(
+            map_edges, title="Service map: functions in blue, AWS resources and hosts in orange, red edges had errors"
+        )
     )
-    nx.draw_networkx_edge_labels(
-        graph, positions, edge_labels=nx.get_edge_attributes(graph, "label"), font_size=7, ax=axes
-    )
-    axes.set_title("Service map (functions in blue, AWS resources in orange; red edges had errors)")
-    axes.axis("off")
-    figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+    path.write_text(svg)

@@ -37,7 +37,12 @@ def xray_client(*, region: str | None = None, emulator: str | None = None) -> An
 
 def fetch(client: Any, trace_ids: list[str]) -> dict[str, Trace]:
     """{32-hex id: Trace} for the ids X-Ray has; ids it does not have (yet) are left out."""
-    found: dict[str, Trace] = {}
+    return {trace_id: from_segments(documents) for trace_id, documents in fetch_documents(client, trace_ids).items()}
+
+
+def fetch_documents(client: Any, trace_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """{32-hex id: its segment documents, as X-Ray returns them} for the ids X-Ray has."""
+    found: dict[str, list[dict[str, Any]]] = {}
     for start in range(0, len(trace_ids), BATCH):
         ids = [to_xray_id(t) for t in trace_ids[start : start + BATCH]]
         token = None
@@ -46,10 +51,8 @@ def fetch(client: Any, trace_ids: list[str]) -> dict[str, Trace]:
                 page = client.batch_get_traces(TraceIds=ids, **({"NextToken": token} if token else {}))
                 for trace in page.get("Traces", []):
                     documents = [json.loads(s["Document"]) for s in trace.get("Segments", [])]
-                    normalised = from_segments(documents)
-                    found.setdefault(normalised.trace_id, Trace(normalised.trace_id, [], "xray")).spans.extend(
-                        normalised.spans
-                    )
+                    if documents:
+                        found.setdefault(from_xray_id(documents[0]["trace_id"]), []).extend(documents)
                 token = page.get("NextToken")
                 if not token:
                     break
