@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # The real pipeline (collector + Jaeger built from their Go modules) joins `make test` wherever Go is.
 HAVE_GO := $(shell command -v go 2>/dev/null)
 
-.PHONY: setup tools rie test demo e2e stack synth bench lint clean
+.PHONY: setup tools rie test demo view e2e stack synth bench lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -40,6 +40,10 @@ test: setup $(if $(HAVE_GO),tools)
 
 demo: setup rie
 	$(VENV)/bin/tracectl demo --seed 3
+
+# The last demo's traces in a browser, each as X-Ray and Jaeger show it (Ctrl-C stops it).
+view: setup
+	$(VENV)/bin/tracectl view
 
 # The demo through the real pipeline: collector running collector/both.yaml, Jaeger, X-Ray on moto.
 e2e: setup tools

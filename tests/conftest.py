@@ -14,7 +14,7 @@ import pytest
 
 from tests.trace_documents import TRACE
 
-pytest_plugins = ["tests.probe_environment"]
+pytest_plugins = ["tests.probe_environment", "tests.browser"]
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 # The propagators the bootstrap reads, as the jaeger profile sets them (no Lambda env fallback).

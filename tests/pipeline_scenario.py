@@ -1,7 +1,8 @@
 """Drive the local app against a given OTLP endpoint in a process of its own (moto keeps state per process).
 
 Usage: python tests/pipeline_scenario.py SPEC.json OUT.json
-SPEC: {"otlp": URL, "record": DIR, "rounds": R, "requests": N, "pump": bool, "fault_rate": F, "seed": S}
+SPEC: {"otlp": URL, "record": DIR, "rounds": R, "requests": N, "pump": bool, "fault_rate": F, "seed": S,
+       "xray": the X-Ray API that gets the segments API Gateway and Lambda write themselves (optional)}
 OUT:  {"seconds": [per API request, end to end: handler + export], "responded": [per API request, until
        the runtime posted the response], "statuses": [...], "invocations": {...},
        "function_errors": {...}, "dead_letters": {...}, "rss_kib": [{function: KiB} after each round]}
@@ -38,6 +39,7 @@ def main(spec_path: str, out_path: str) -> None:
         seed=spec.get("seed"),
         exporter=spec.get("exporter", "both"),
         span_record_dir=Path(spec["record"]),
+        xray_endpoint=spec.get("xray"),
     ) as run:
         for round_number in range(spec.get("rounds", 1)):
             for i in range(spec["requests"]):

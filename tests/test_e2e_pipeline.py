@@ -23,17 +23,19 @@ from pathlib import Path
 
 import pytest
 import urllib3
+import yaml
 from click.testing import CliRunner
 
 from functions.tracing import to_xray_id
 from infra.config import EXPORTERS
 from tests.conftest import ROOT, require_tools
+from tests.test_view import depths, rows
 from tracectl import tools
 from tracectl.cli import main
 from tracectl.emulation import span_record
 from tracectl.emulator_identity import FAKE_CREDENTIALS, REGION
 from tracectl.pipeline.local_pipeline import DEPLOYED_JAEGER_CONFIG, Endpoints, LocalPipeline
-from tracectl.traces import pipeline_check, xray_source
+from tracectl.traces import pipeline_check, xray_conversion, xray_source
 from tracectl.traces.compare import compare
 from tracectl.traces.jaeger_source import JaegerSource
 from tracectl.traces.trace_model import Trace, load_jsonl
@@ -140,7 +142,9 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Endpoints, 
     tmp = tmp_path_factory.mktemp("e2e-both")
     with LocalPipeline("both", work_dir=tmp / "stack") as stack:
         assert stack.endpoints is not None
-        scenario = run_app(tmp, stack.endpoints.otlp_http, requests=8, fault_rate=0.5, seed=11)
+        scenario = run_app(
+            tmp, stack.endpoints.otlp_http, requests=8, fault_rate=0.5, seed=11, xray=stack.endpoints.aws_endpoint
+        )
         checks = pipeline_check.check(
             scenario.traces, jaeger=JaegerSource(stack.endpoints.jaeger_query), xray_client=xray_client(stack.endpoints)
         )
@@ -209,6 +213,71 @@ def test_xray_holds_segments_as_the_console_shows_them(both) -> None:
                 assert doc["http"]["request"]["method"] == "GET"
                 assert doc["http"]["request"]["url"].endswith(span.attributes["url.path"])
                 assert doc["http"]["response"]["status"] == 200
+
+
+def test_in_xray_a_request_has_one_root_with_the_segments_aws_writes_itself(both) -> None:
+    endpoints, scenario, _ = both
+    held = xray_source.fetch(xray_client(endpoints), list(scenario.traces))
+    for trace_id, sdk in scenario.traces.items():
+        trace = held[trace_id]
+        [root] = trace.roots()  # API Gateway's stage segment, as in the console
+        assert root.aws_created and root.attributes["origin"] == "AWS::ApiGateway::Stage" and root.parent_id is None
+        assert trace.reachable_from(root) == {s.span_id for s in trace.spans}
+        origins = {s.attributes.get("origin") for s in trace.spans if s.aws_created}
+        assert {"AWS::Lambda", "AWS::Lambda::Function"} <= origins
+        # the handler's span hangs under Lambda's function segment for it
+        [handler] = [s for s in sdk.spans if s.kind == "server" and s.service == "ingest"]
+        parent = next(s for s in trace.spans if s.span_id == handler.parent_id)
+        assert parent.attributes["origin"] == "AWS::Lambda::Function" and parent.name == "ingest"
+
+
+def test_the_views_xray_conversion_writes_what_the_real_exporter_wrote(both) -> None:
+    """tracectl/traces/xray_conversion.py against the collector's awsxray exporter, span by span."""
+    endpoints, scenario, _ = both
+    config = yaml.safe_load((ROOT / "collector" / "both.yaml").read_text())
+    indexed = config["exporters"]["awsxray"]["indexed_attributes"]
+    for trace_id, trace in scenario.traces.items():
+        real = flattened(segment_documents(endpoints, trace_id))
+        for ours in xray_conversion.segment_documents(trace, indexed):
+            theirs = real[ours["id"]]
+            assert ours["name"] == theirs["name"], ours["id"]
+            assert ours.get("type") == theirs.get("type"), ours["name"]
+            assert ours.get("namespace") == (theirs.get("namespace") or None), ours["name"]
+            assert ours.get("parent_id") == (theirs.get("parent_id") or None), ours["name"]
+            for flag in ("error", "fault", "throttle"):
+                assert bool(ours.get(flag)) == bool(theirs.get(flag)), (ours["name"], flag)
+            assert set(ours.get("annotations", {})) == set(theirs.get("annotations", {})), ours["name"]
+            assert ours.get("http", {}).get("response") == _status_only(theirs), ours["name"]
+
+
+def test_the_view_shows_the_real_pipelines_traces_from_xray_and_jaeger(both, page) -> None:
+    from tracectl.commands.options import pipeline_catalog
+    from tracectl.view.app import create_app
+    from tracectl.view.server import running
+
+    endpoints, scenario, _ = both
+    app = create_app(*pipeline_catalog(json.loads(endpoints.to_json())))
+    in_xray = xray_source.fetch(xray_client(endpoints), list(scenario.traces))
+    with running(app):
+        url = app.config["URL"]
+        page.goto(url)
+        found_in = dict(
+            page.eval_on_selector_all(
+                "tbody tr[data-trace]", "rows => rows.map(r => [r.dataset.trace, r.cells[7].textContent])"
+            )
+        )
+        assert {t: found_in.get(t) for t in scenario.traces} == dict.fromkeys(scenario.traces, "both")
+        for trace_id in list(scenario.traces)[:2]:
+            page.goto(f"{url}traces/{trace_id}")
+            assert rows(page, "xray") == depths(in_xray[trace_id].spans)
+            in_jaeger = JaegerSource(endpoints.jaeger_query).fetch(trace_id)
+            assert in_jaeger is not None and rows(page, "jaeger") == depths(in_jaeger.spans)
+            assert page.locator(".verdict").inner_text().startswith("expected differences only")
+
+
+def _status_only(document: dict) -> dict | None:
+    status = document.get("http", {}).get("response", {}).get("status")
+    return {"status": status} if status is not None else None
 
 
 def _children_ids(documents: dict[str, dict], parent: str) -> set[str]:

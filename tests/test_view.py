@@ -4,13 +4,13 @@ The demo writes a trace file; `tracectl view` serves it as a user starts it; the
 follow a trace and check what a reader sees against the trace file itself (read here independently:
 ids, parent links, which spans AWS wrote), not against the view's own code. Screenshots are saved
 (under the test's tmp dir; with TRACECTL_SCREENSHOTS=DIR there, e.g. docs/images for the README).
-Without Chromium the tests skip with one line; in CI (TRACECTL_REQUIRE_BROWSER=1) that fails instead.
+Without Chromium the tests skip with one line; in CI (TRACECTL_REQUIRE_BROWSER=1) that fails instead
+(the browser fixtures: tests/browser.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,18 +23,7 @@ from tests.conftest import ROOT
 from tests.test_demo import run_demo
 from tracectl.traces.trace_model import Span, Trace, load_jsonl
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 API_STAGE = "AWS::ApiGateway::Stage"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if CHROMIUM is None:
-        reason = "the view's browser tests need Chromium: sudo apt-get install -y chromium (.ci/run installs it)"
-        if os.environ.get("TRACECTL_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + " — and TRACECTL_REQUIRE_BROWSER=1 makes it required")
-        pytest.skip(reason)
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -73,30 +62,6 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(wanted) if wanted else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser) -> Iterator:
-    """A page that records every console error and uncaught exception; the test fails on any."""
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    opened = context.new_page()
-    problems: list[str] = []
-    opened.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    opened.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    opened.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    yield opened
-    context.close()
-    assert problems == []
 
 
 def depths(spans: list[Span]) -> dict[str, int]:

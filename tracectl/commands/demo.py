@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import time
@@ -16,10 +17,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from infra.config import TracerConfig
-from tracectl.commands.options import DEFAULT_OUT, JAEGER_UI
+from tracectl.commands.options import (
+    DEFAULT_OUT,
+    DEFAULT_VIEW_PORT,
+    JAEGER_UI,
+    file_catalog,
+    pipeline_catalog,
+    serve_view,
+)
 from tracectl.commands.output import console, err, fail
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tracectl.emulation.local_run import LocalRun, RunStats
     from tracectl.traces.pipeline_check import TraceCheck
     from tracectl.traces.trace_model import Trace
@@ -93,6 +103,13 @@ def listening(url: str) -> bool:
 @click.option("--seed", type=int, default=None, help="Make request ids and faults repeatable.")
 @click.option("--jaeger-otlp", default=JAEGER_OTLP, show_default=True, help="Jaeger's OTLP/HTTP endpoint.")
 @click.option("--jaeger-ui", default=JAEGER_UI, show_default=True, help="Jaeger UI, for links.")
+@click.option(
+    "--view",
+    "view_after",
+    is_flag=True,
+    help="Then open the traces in a browser (`tracectl view`); with --stack, from the pipeline's X-Ray and "
+    "Jaeger, kept running until the view stops.",
+)
 def demo(
     requests_: int,
     uploads: int,
@@ -104,6 +121,7 @@ def demo(
     seed: int | None,
     jaeger_otlp: str,
     jaeger_ui: str,
+    view_after: bool,
 ) -> None:
     """Run the whole app locally and show what X-Ray or Jaeger would.
 
@@ -118,10 +136,6 @@ def demo(
     and to X-Ray on the emulator; every trace is then read back from both and compared. Exit 1
     if a span was lost or the backends disagree.
     """
-    from tracectl.traces import service_map
-    from tracectl.traces.trace_model import load_jsonl
-    from tracectl.traces.waterfall import waterfall
-
     if stack and destination != "local":
         fail("--stack already sends to Jaeger (and X-Ray): leave out --to")
     if destination == "jaeger" and not listening(jaeger_otlp):
@@ -129,17 +143,45 @@ def demo(
     started = time.monotonic()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("")
+
+    def report(stats: RunStats, dead: dict[str, int]) -> None:
+        _report(requests_, uploads, out, map_file, stats, dead, time.monotonic() - started)
+
     if stack:
-        stats, dead, checks = _run_through_stack(requests_, uploads, out, fault_rate, seed)
-        forward_failures = 0
+        sys.exit(_run_through_stack(requests_, uploads, out, fault_rate, seed, report, view_after))
+    forwarding = jaeger_otlp if destination == "jaeger" else None
+    stats, dead, forward_failures = _run_locally(requests_, uploads, out, fault_rate, seed, forwarding)
+    report(stats, dead)
+    if destination == "jaeger":
+        if forward_failures:
+            err.print(f"[yellow]warning:[/] {forward_failures} export(s) to Jaeger failed")
+        from tracectl.traces.trace_model import load_jsonl
+
+        for trace_id in list(load_jsonl(out))[:3]:
+            console.print(f"Jaeger: {jaeger_ui.rstrip('/')}/trace/{trace_id}")
+    if view_after:
+        serve_view(*file_catalog(out, jaeger_ui), port=DEFAULT_VIEW_PORT, open_browser=True)
     else:
-        forwarding = jaeger_otlp if destination == "jaeger" else None
-        stats, dead, forward_failures = _run_locally(requests_, uploads, out, fault_rate, seed, forwarding)
-        checks = None
+        console.print(
+            "each trace as X-Ray and Jaeger show it, side by side, in a browser: tracectl view"
+            + ("" if out == DEFAULT_OUT else f" --trace-file {out}")
+            + "  (make view)",
+            highlight=False,
+        )
+
+
+def _report(
+    requests_: int, uploads: int, out: Path, map_file: Path, stats: RunStats, dead: dict[str, int], seconds: float
+) -> None:
+    """The summary, one request's and one faulted request's waterfall, the service map (printed and drawn)."""
+    from tracectl.traces import service_map
+    from tracectl.traces.trace_model import load_jsonl
+    from tracectl.traces.waterfall import waterfall
+
     traces = load_jsonl(out)
     edges = service_map.edges(traces)
     service_map.draw(edges, map_file)
-    _summary(requests_, uploads, traces, stats, dead, time.monotonic() - started)
+    _summary(requests_, uploads, traces, stats, dead, seconds)
     ok = next((t for t in traces.values() if not t.has_error), None)
     faulted = next((t for t in traces.values() if t.has_error), None)
     if ok:
@@ -148,13 +190,6 @@ def demo(
         console.print(waterfall(faulted, title=f"a faulted request: trace {faulted.trace_id}"))
     console.print(service_map.table(edges))
     console.print(f"trace file: {out}    service map picture: {map_file}    function logs: {out.parent / 'logs'}")
-    if checks is not None:
-        sys.exit(_report_checks(checks))
-    if destination == "jaeger":
-        if forward_failures:
-            err.print(f"[yellow]warning:[/] {forward_failures} export(s) to Jaeger failed")
-        for trace_id in list(traces)[:3]:
-            console.print(f"Jaeger: {jaeger_ui.rstrip('/')}/trace/{trace_id}")
 
 
 def _drive(run: LocalRun, requests_: int, uploads: int) -> None:
@@ -222,9 +257,16 @@ def _append_aws_segments(run: LocalRun, out: Path) -> None:
 
 
 def _run_through_stack(
-    requests_: int, uploads: int, out: Path, fault_rate: float, seed: int | None
-) -> tuple[RunStats, dict[str, int], list[TraceCheck]]:
-    """Functions → real collector (both.yaml) → Jaeger + X-Ray; what the SDK finished is recorded to `out`."""
+    requests_: int,
+    uploads: int,
+    out: Path,
+    fault_rate: float,
+    seed: int | None,
+    report: Callable[[RunStats, dict[str, int]], None],
+    view_after: bool,
+) -> int:
+    """Functions → real collector (both.yaml) → Jaeger + X-Ray; what the SDK finished is recorded to `out`.
+    Reports while the pipeline runs (and serves the view of its backends with `view_after`); the exit code."""
     from tracectl.emulation import span_record
     from tracectl.emulation.execution_environment import EmulatorError
     from tracectl.emulation.local_run import LocalRun
@@ -269,7 +311,11 @@ def _run_through_stack(
             )
         except SourceError as error:
             fail(str(error))
-    return stats, dead, checks
+        report(stats, dead)
+        code = _report_checks(checks)
+        if view_after:  # while the pipeline still runs: its backends are the view's source
+            serve_view(*pipeline_catalog(json.loads(endpoints.to_json())), port=DEFAULT_VIEW_PORT, open_browser=True)
+    return code
 
 
 def _report_checks(checks: list[TraceCheck]) -> int:

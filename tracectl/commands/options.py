@@ -5,22 +5,28 @@ Command modules import from here (and from `output`), never from each other.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from tracectl.commands.output import fail
+from tracectl.commands.output import err, fail
 
 if TYPE_CHECKING:
     from tracectl.traces.jaeger_source import JaegerSource
     from tracectl.traces.trace_model import Trace
+    from tracectl.view.app import Links
+    from tracectl.view.catalog import BackendCatalog, Catalog, TraceFileCatalog
 
 JAEGER_UI = "http://127.0.0.1:16686"
 """docker compose's Jaeger UI: the default for links."""
 
 DEFAULT_OUT = Path(".tracectl/traces.jsonl")
+DEFAULT_VIEW_PORT = 8765
+LOCAL_PIPELINE = Path(".tracectl/stack")
+"""`tracectl stack`'s work directory, where the running pipeline leaves its endpoints."""
 
 trace_file_option = click.option(
     "--file",
@@ -104,3 +110,61 @@ def jaeger_source(
             fail(f"--jaeger-header {jaeger_header!r} is not 'Name: value'")
         headers[name.strip()] = value.strip()
     return JaegerSource(jaeger, headers=headers)
+
+
+def indexed_attributes() -> list[str]:
+    """The attributes collector/xray.yaml makes annotations (the conversion of a trace file's spans needs them)."""
+    import yaml
+
+    from tracectl.processes import ROOT
+
+    config = yaml.safe_load((ROOT / "collector" / "xray.yaml").read_text())
+    return list(config["exporters"]["awsxray"].get("indexed_attributes") or [])
+
+
+def local_pipeline_catalog(work_dir: Path) -> tuple[BackendCatalog, Links]:
+    """What a running `tracectl stack` holds: X-Ray on its emulator, its Jaeger."""
+    from tracectl.pipeline.local_pipeline import ENDPOINTS_FILE
+
+    found = work_dir / ENDPOINTS_FILE
+    if not found.exists():
+        fail(f"no local pipeline is running ({found} is missing): start `make stack` or `tracectl demo --stack --view`")
+    return pipeline_catalog(json.loads(found.read_text()))
+
+
+def pipeline_catalog(endpoints: dict[str, str]) -> tuple[BackendCatalog, Links]:
+    """The local pipeline's backends, from its endpoints (`Endpoints.to_json()`)."""
+    from tracectl.traces.jaeger_source import JaegerSource
+    from tracectl.traces.xray_source import xray_client
+    from tracectl.view.app import Links
+    from tracectl.view.catalog import BackendCatalog
+
+    catalog = BackendCatalog(
+        xray_client=xray_client(emulator=endpoints["aws_endpoint"]),
+        jaeger=JaegerSource(endpoints["jaeger_query"]),
+        description=f"the local pipeline: X-Ray on the emulator at {endpoints['aws_endpoint']}, "
+        f"Jaeger at {endpoints['jaeger_query']}",
+        local=True,
+    )
+    return catalog, Links(jaeger_ui=endpoints["jaeger_query"], xray_region=None)
+
+
+def file_catalog(trace_file: Path, jaeger_ui: str) -> tuple[TraceFileCatalog, Links]:
+    """A trace file as the view reads it; exits 2 when there is none."""
+    from tracectl.view.app import Links
+    from tracectl.view.catalog import TraceFileCatalog
+
+    if not trace_file.exists():
+        fail(f"{trace_file} does not exist: run `tracectl demo` (make demo) first, or pass --trace-file")
+    return TraceFileCatalog(trace_file, indexed_attributes()), Links(jaeger_ui=jaeger_ui, xray_region=None)
+
+
+def serve_view(catalog: Catalog, links: Links, *, port: int, open_browser: bool) -> None:
+    """Serve the view until Ctrl-C or an idle hour; exits 2 with the reason if the port is taken."""
+    from tracectl.view.app import create_app
+    from tracectl.view.server import serve
+
+    try:
+        serve(create_app(catalog, links), port=port, open_browser=open_browser, say=err.print)
+    except OSError as error:
+        fail(f"cannot serve on 127.0.0.1:{port} ({error.strerror}): pass another --port")

@@ -2,65 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from tracectl.commands.options import DEFAULT_OUT, JAEGER_UI, jaeger_options, jaeger_source
-from tracectl.commands.output import err, fail
+from tracectl.commands.options import (
+    DEFAULT_OUT,
+    DEFAULT_VIEW_PORT,
+    JAEGER_UI,
+    LOCAL_PIPELINE,
+    file_catalog,
+    jaeger_options,
+    jaeger_source,
+    local_pipeline_catalog,
+    serve_view,
+)
+from tracectl.commands.output import fail
 
 if TYPE_CHECKING:
-    from tracectl.view.app import Links
     from tracectl.view.catalog import Catalog
-
-DEFAULT_PORT = 8765
-LOCAL_PIPELINE = Path(".tracectl/stack")
-"""`tracectl stack`'s (and `demo --stack`'s) work directory, where the running pipeline leaves its endpoints."""
-
-
-def indexed_attributes() -> list[str]:
-    """The attributes collector/xray.yaml makes annotations (the conversion of a trace file's spans needs them)."""
-    import yaml
-
-    from tracectl.processes import ROOT
-
-    config = yaml.safe_load((ROOT / "collector" / "xray.yaml").read_text())
-    return list(config["exporters"]["awsxray"].get("indexed_attributes") or [])
-
-
-def local_pipeline_catalog(work_dir: Path) -> tuple[Catalog, Links]:
-    """What a running `tracectl stack` holds: X-Ray on its emulator, its Jaeger."""
-    from tracectl.pipeline.local_pipeline import ENDPOINTS_FILE
-    from tracectl.traces.jaeger_source import JaegerSource
-    from tracectl.traces.xray_source import xray_client
-    from tracectl.view.app import Links
-    from tracectl.view.catalog import BackendCatalog
-
-    found = work_dir / ENDPOINTS_FILE
-    if not found.exists():
-        fail(f"no local pipeline is running ({found} is missing): start `make stack` or `tracectl demo --stack --view`")
-    endpoints = json.loads(found.read_text())
-    catalog = BackendCatalog(
-        xray_client=xray_client(emulator=endpoints["aws_endpoint"]),
-        jaeger=JaegerSource(endpoints["jaeger_query"]),
-        description=f"the local pipeline: X-Ray on the emulator at {endpoints['aws_endpoint']}, "
-        f"Jaeger at {endpoints['jaeger_query']}",
-        local=True,
-    )
-    return catalog, Links(jaeger_ui=endpoints["jaeger_query"], xray_region=None)
-
-
-def serve_view(catalog: Catalog, links: Links, *, port: int, open_browser: bool) -> None:
-    """Serve the view until Ctrl-C or an idle hour; exits 2 with the reason if the port is taken."""
-    from tracectl.view.app import create_app
-    from tracectl.view.server import serve
-
-    try:
-        serve(create_app(catalog, links), port=port, open_browser=open_browser, say=err.print)
-    except OSError as error:
-        fail(f"cannot serve on 127.0.0.1:{port} ({error.strerror}): pass another --port")
 
 
 @click.command()
@@ -72,7 +33,7 @@ def serve_view(catalog: Catalog, links: Links, *, port: int, open_browser: bool)
     help="The trace file to show (what `tracectl demo` wrote), when no backend is named.",
 )
 @click.option(
-    "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1."
+    "--port", default=DEFAULT_VIEW_PORT, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1."
 )
 @click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
 @click.option(
@@ -129,7 +90,7 @@ def view(
     """
     from tracectl.traces.xray_source import xray_client
     from tracectl.view.app import Links
-    from tracectl.view.catalog import BackendCatalog, TraceFileCatalog
+    from tracectl.view.catalog import BackendCatalog
 
     source = jaeger_source(jaeger, jaeger_header, jaeger_stack, region)
     catalog: Catalog
@@ -154,8 +115,5 @@ def view(
             xray_region=client.meta.region_name if client is not None and on_aws else None,
         )
     else:
-        if not trace_file.exists():
-            fail(f"{trace_file} does not exist: run `tracectl demo` (make demo) first, or pass --trace-file")
-        catalog = TraceFileCatalog(trace_file, indexed_attributes())
-        links = Links(jaeger_ui=jaeger_ui or JAEGER_UI, xray_region=None)
+        catalog, links = file_catalog(trace_file, jaeger_ui or JAEGER_UI)
     serve_view(catalog, links, port=port, open_browser=not no_browser)
