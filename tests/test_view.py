@@ -125,7 +125,9 @@ def test_a_trace_shows_every_span_in_both_views_nested_as_each_backend_nests_it(
     page.screenshot(path=str(screenshots / "view-trace.png"), full_page=True)
 
 
-def test_differences_are_marked_on_both_sides_and_a_click_shows_a_spans_details(page, view_url: str, traces) -> None:
+def test_differences_are_marked_on_both_sides_and_a_click_shows_a_spans_details(
+    page, view_url: str, traces, screenshots
+) -> None:
     trace = a_faulted_request(traces)
     page.goto(f"{view_url}traces/{trace.trace_id}")
     marked = page.eval_on_selector_all(
@@ -150,6 +152,7 @@ def test_differences_are_marked_on_both_sides_and_a_click_shows_a_spans_details(
     jaeger_row.locator("summary").click()
     text = jaeger_row.locator(".details").inner_text()
     assert "ERROR" in text and "exception" in text and "fault_injected" in text
+    page.screenshot(path=str(screenshots / "view-span-details.png"), full_page=True)
 
 
 def test_an_unknown_or_malformed_id_is_a_404(view_url: str, traces) -> None:

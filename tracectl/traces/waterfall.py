@@ -11,7 +11,14 @@ BAR_WIDTH = 40
 
 
 def waterfall(trace: Trace, *, title: str | None = None) -> Table:
-    table = Table(title=title or f"trace {trace.trace_id}", title_justify="left", expand=False)
+    """The OTel spans of `trace` as a tree; the segments AWS services wrote (X-Ray only) are counted
+    in the title, not drawn: in a terminal they would double every invocation's line."""
+    by_aws = sum(s.aws_created for s in trace.spans)
+    title = title or f"trace {trace.trace_id}"
+    if by_aws:
+        title += f" (and {by_aws} segments API Gateway and Lambda wrote for X-Ray: `tracectl view` shows them)"
+        trace = Trace(trace.trace_id, [s for s in trace.spans if not s.aws_created], trace.source)
+    table = Table(title=title, title_justify="left", expand=False)
     table.add_column("span")
     table.add_column("service")
     table.add_column("ms", justify="right")
