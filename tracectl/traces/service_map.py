@@ -106,6 +106,45 @@ def _short_name(destination: object) -> str:
     return text.rstrip("/").rsplit("/", 1)[-1]
 
 
+def from_xray_graph(services: list[dict]) -> tuple[list[Edge], set[str]]:
+    """X-Ray's own service graph (GetServiceGraph / GetTraceGraph `Services`) as edges, and which nodes
+    are resources rather than functions. A node is `name (type)`: Lambda's service and function nodes
+    share a name."""
+    by_reference = {s["ReferenceId"]: s for s in services}
+
+    def node(service: dict) -> str:
+        kind = service.get("Type") or ""
+        return f"{service.get('Name', '?')} ({kind})" if kind else str(service.get("Name", "?"))
+
+    found, resources = [], set()
+    for service in services:
+        if not str(service.get("Type") or "").startswith("AWS::Lambda") and service.get("Type"):
+            resources.add(node(service))
+        for edge in service.get("Edges") or []:
+            target = by_reference.get(edge.get("ReferenceId"))
+            if target is None:
+                continue
+            stats = edge.get("SummaryStatistics") or {}
+            errors = (stats.get("ErrorStatistics") or {}).get("TotalCount", 0)
+            faults = (stats.get("FaultStatistics") or {}).get("TotalCount", 0)
+            times = [
+                float(h["Value"]) * 1000
+                for h in edge.get("ResponseTimeHistogram") or []
+                for _ in range(int(h.get("Count", 0)))
+            ]
+            found.append(
+                Edge(
+                    node(service),
+                    node(target),
+                    int(stats.get("TotalCount", len(times))),
+                    int(errors) + int(faults),
+                    percentile(times, 50) if times else 0.0,
+                    percentile(times, 95) if times else 0.0,
+                )
+            )
+    return found, resources
+
+
 def table(map_edges: list[Edge]) -> Table:
     t = Table(title="service map", title_justify="left")
     for column in ("from", "to", "calls", "errors", "p50 ms", "p95 ms"):
@@ -128,7 +167,7 @@ RENDERER = Path(__file__).with_name("render_dot.mjs")
 """Graphviz compiled to WebAssembly (npm @viz-js/viz, installed by `npm ci`), run by Node."""
 
 
-def dot_source(map_edges: list[Edge], *, title: str = "") -> str:
+def dot_source(map_edges: list[Edge], *, title: str = "", resources: set[str] | None = None) -> str:
     """The map in Graphviz's DOT language: left to right, hop by hop.
 
     Graphviz's `dot` layout is what keeps it readable: boxes sized to their names, edge labels placed
@@ -161,7 +200,7 @@ def dot_source(map_edges: list[Edge], *, title: str = "") -> str:
         name: f"n{i}" for i, name in enumerate(sorted({e.source for e in map_edges} | {e.target for e in map_edges}))
     }
     for name, node_id in ids.items():
-        resource = is_resource(name)
+        resource = name in resources if resources is not None else is_resource(name)
         graph.node(
             node_id,
             label=name,

@@ -94,6 +94,20 @@ def summaries(
             request["NextToken"] = page["NextToken"]
 
 
+def service_graph(client: Any, start: datetime, end: datetime, trace_id: str | None = None) -> list[dict[str, Any]]:
+    """X-Ray's own service graph: of every trace in the window (GetServiceGraph), or of one (GetTraceGraph).
+    `Services` of every page; an emulator may answer none (moto does)."""
+    services: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"TraceIds": [to_xray_id(trace_id)]} if trace_id else {"StartTime": start, "EndTime": end}
+    with _as_source_error():
+        while True:
+            page = client.get_trace_graph(**request) if trace_id else client.get_service_graph(**request)
+            services.extend(page.get("Services") or [])
+            if not page.get("NextToken"):
+                return services
+            request["NextToken"] = page["NextToken"]
+
+
 @contextmanager
 def _as_source_error() -> Iterator[None]:
     """boto3's errors (denied, throttled, unreachable, no credentials) as one-line SourceErrors."""

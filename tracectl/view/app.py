@@ -7,6 +7,7 @@ service map of every trace, `/traces/<id>/map.svg` of one.
 
 from __future__ import annotations
 
+import html
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -55,12 +56,25 @@ def create_app(catalog: Catalog, links: Links) -> Flask:
     app = Flask(__name__)
     maps: dict[str, str] = {}
 
-    def picture(key: str, traces: dict[str, Trace], title: str) -> str:
-        if key not in maps:
-            try:
-                maps[key] = service_map.render_svg(service_map.dot_source(service_map.edges(traces), title=title))
-            except RuntimeError as error:
-                return f'<p class="problem">{error}</p>'
+    def picture(trace_id: str | None, traces: dict[str, Trace], of: str) -> str:
+        """X-Ray's own service graph where the source has one, else tracectl's from the spans.
+        Kept until the traces it was drawn from change."""
+        key = f"{trace_id or 'all'}:{len(traces)}:{max((t.start_ns for t in traces.values()), default=0)}"
+        if key in maps:
+            return maps[key]
+        graph = catalog.xray_graph(trace_id)
+        if graph:
+            edges, resources = service_map.from_xray_graph(graph)
+            dot = service_map.dot_source(edges, title=f"X-Ray's service graph of {of}", resources=resources)
+        else:
+            why = "X-Ray on the emulator keeps no service graph" if catalog.local else "no X-Ray service graph"
+            title = f"Service map of {of}, from the spans ({why})"
+            dot = service_map.dot_source(service_map.edges(traces), title=title)
+        try:
+            maps[key] = service_map.render_svg(dot)
+        except RuntimeError as error:
+            text = f'<text x="8" y="24">{html.escape(str(error))}</text>'
+            return f'<svg xmlns="http://www.w3.org/2000/svg" width="900" height="40">{text}</svg>'
         return maps[key]
 
     @app.errorhandler(SourceError)
@@ -90,8 +104,8 @@ def create_app(catalog: Catalog, links: Links) -> Flask:
 
     @app.get("/map.svg")
     def whole_map() -> Response:
-        title = f"Service map of every trace ({catalog.description})"
-        return Response(picture("", catalog.traces(), title), mimetype="image/svg+xml")
+        svg = picture(None, catalog.traces(), f"every trace ({catalog.description})")
+        return Response(svg, mimetype="image/svg+xml")
 
     @app.get("/traces/<trace_id>")
     def trace_page(trace_id: str) -> str:
@@ -128,7 +142,7 @@ def create_app(catalog: Catalog, links: Links) -> Flask:
         trace = (sides.jaeger or sides.xray) if sides else None
         if wanted is None or trace is None:
             abort(404)
-        svg = picture(wanted, {wanted: trace}, f"Service map of trace {wanted}")
+        svg = picture(wanted, {wanted: trace}, f"trace {wanted}")
         return Response(svg, mimetype="image/svg+xml")
 
     return app

@@ -80,6 +80,10 @@ class Catalog(Protocol):
         """Every trace, as spans (for the service map)."""
         ...
 
+    def xray_graph(self, trace_id: str | None = None) -> list[dict[str, Any]]:
+        """X-Ray's own service graph (of every trace, or of one): its `Services`; [] where there is none."""
+        ...
+
 
 def functions_of(trace: Trace) -> tuple[str, ...]:
     """The Lambda functions a trace passed through (spans of an invocation carry `faas.trigger`)."""
@@ -135,6 +139,9 @@ class TraceFileCatalog:
 
     def listing(self) -> list[Listed]:
         return [listed(t, "file", local=True) for t in self.traces().values()]
+
+    def xray_graph(self, trace_id: str | None = None) -> list[dict[str, Any]]:
+        return []  # X-Ray computes it from what it received; a file was never sent there
 
     def sides(self, trace_id: str) -> Sides | None:
         trace = self.traces().get(trace_id)
@@ -202,6 +209,12 @@ class BackendCatalog:
         for trace_id, trace in self._jaeger_traces.items():
             found.setdefault(trace_id, trace)
         return found
+
+    def xray_graph(self, trace_id: str | None = None) -> list[dict[str, Any]]:
+        if self._xray is None:
+            return []
+        end = datetime.now(UTC)
+        return xray_source.service_graph(self._xray, end - timedelta(minutes=self._minutes), end, trace_id)
 
     def listing(self) -> list[Listed]:
         self._refresh()
