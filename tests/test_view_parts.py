@@ -217,3 +217,19 @@ def test_xrays_own_service_graph_becomes_edges_with_its_counts_and_its_node_type
     assert resources == {"clients (client)", "Api/prod (AWS::ApiGateway::Stage)", "ingest (AWS::SNS)"}
     svg = service_map.render_svg(service_map.dot_source(edges, resources=resources))
     assert svg.count('class="node"') == 5 and svg.count('class="edge"') == 4
+
+
+def test_span_events_read_the_same_from_the_sdk_and_both_jaeger_apis() -> None:
+    from tracectl.traces.jaeger_source import from_api_v3, from_legacy
+
+    def events(trace) -> dict:
+        return {s.span_id: [(e.name, e.time_ns, sorted(e.attributes)) for e in s.events] for s in trace.spans if s.events}
+
+    sdk = captured_sdk()
+    [v3] = from_api_v3(captured("jaeger_v3.json")).values()
+    [legacy] = from_legacy(captured("jaeger_legacy.json")).values()
+    assert events(sdk) and events(sdk) == events(v3)
+    # the legacy API keeps microseconds
+    assert {k: [(n, t // 1000, a) for n, t, a in v] for k, v in events(sdk).items()} == {
+        k: [(n, t // 1000, a) for n, t, a in v] for k, v in events(legacy).items()
+    }

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from tracectl.traces.trace_model import SourceError, Span, Trace, group, spans_from_otlp_json
+from tracectl.traces.trace_model import Event, SourceError, Span, Trace, group, spans_from_otlp_json
 
 _HEX = re.compile(r"[0-9a-f]+")
 
@@ -139,6 +139,13 @@ def from_legacy(document: dict[str, Any]) -> dict[str, Trace]:
                     status_message=str(tags.pop("otel.status_description", "")),
                     attributes={k: v for k, v in tags.items() if not k.startswith(("otel.", "internal."))},
                     links=links,
+                    events=tuple(_legacy_event(log) for log in s.get("logs") or []),
                 )
             )
     return group(spans)
+
+
+def _legacy_event(log: dict[str, Any]) -> Event:
+    """A Jaeger JSON log (microseconds, `fields`, the OTel event's name under `event`) as a span event."""
+    fields = {f["key"]: f.get("value") for f in log.get("fields", [])}
+    return Event(int(log.get("timestamp", 0)) * 1000, str(fields.pop("event", "log")), fields)
