@@ -233,3 +233,23 @@ def test_span_events_read_the_same_from_the_sdk_and_both_jaeger_apis() -> None:
     assert {k: [(n, t // 1000, a) for n, t, a in v] for k, v in events(sdk).items()} == {
         k: [(n, t // 1000, a) for n, t, a in v] for k, v in events(legacy).items()
     }
+
+
+def test_a_delivery_wait_runs_from_the_send_ending_to_the_invocation_starting() -> None:
+    from tracectl.traces.trace_model import Span, Trace
+    from tracectl.view.catalog import delivery_waits
+
+    def span(span_id: str, parent: str | None, service: str, kind: str, start_ms: int, end_ms: int) -> Span:
+        return Span("a" * 32, span_id, parent, span_id, kind, service, start_ms * 10**6, end_ms * 10**6)
+
+    trace = Trace(
+        "a" * 32,
+        [
+            span("api", None, "ingest", "server", 0, 50),
+            span("publish", "api", "ingest", "producer", 5, 20),
+            span("delivered", "publish", "http", "consumer", 120, 130),  # 100 ms after the publish ended
+            span("call", "delivered", "http", "client", 121, 125),  # same service: not a delivery
+            span("overlaps", "publish", "sqs", "consumer", 15, 30),  # began before the publish ended
+        ],
+    )
+    assert delivery_waits(trace) == {"delivered": 100.0}

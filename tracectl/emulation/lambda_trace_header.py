@@ -13,11 +13,10 @@ one it starts itself. The emulator gives none, so the local run works it out as 
 
 Then Lambda, with Active tracing, continues that trace (keeping its sampling decision) or starts
 one, sampled; with PassThrough it passes a header on as it came, and otherwise starts one that
-says `Sampled=0`. What differs locally: AWS makes its own segments between the caller and the
-function (API Gateway's, SNS's, Lambda's) and names Lambda's as the parent; locally no AWS service
-writes segments, so the header names the caller's own span, and where AWS would start the trace
-the parent is an id nothing writes (the segment Lambda would have written). New traces are all
-sampled locally, where AWS's sampling rules would pick some.
+says `Sampled=0`. With Active tracing Lambda then puts its own segments between the invoker and the
+function and names its function segment as the parent: `tracectl/emulation/aws_segments.py` does
+that step (and API Gateway's) for the local run. New traces are all sampled locally, where AWS's
+sampling rules would pick some.
 """
 
 from __future__ import annotations

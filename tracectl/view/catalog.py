@@ -91,13 +91,15 @@ def functions_of(trace: Trace) -> tuple[str, ...]:
 
 
 def delivery_waits(trace: Trace) -> dict[str, float]:
-    """{span id: ms} for each span that began after its parent, in another service, had ended: an
-    event's delivery, from the send (or publish, or upload) ending to the invocation starting."""
+    """{span id: ms} for each span that began after its parent, a send in another service (a publish,
+    an upload, a call), had ended: an event's delivery, from the send ending to the invocation starting."""
     by_id = {s.span_id: s for s in trace.spans}
     waits = {}
     for span in trace.spans:
         parent = by_id.get(span.parent_id or "")
-        if parent is not None and parent.service != span.service and span.start_ns > parent.end_ns:
+        if parent is None or parent.kind not in ("producer", "client"):
+            continue
+        if parent.service != span.service and span.start_ns > parent.end_ns:
             waits[span.span_id] = (span.start_ns - parent.end_ns) / 1e6
     return waits
 

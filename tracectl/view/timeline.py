@@ -108,13 +108,15 @@ def xray_rows(
         )
         add(document, document.get("parent_id"), document["name"], by_aws)
     start_of = {i: float(n[0].get("start_time", 0)) for i, n in nodes.items()}
+    nested = _nested_ids(documents)
     rows = []
     for node_id, depth in _tree_order(list(nodes), {i: n[1] for i, n in nodes.items()}, start_of):
         doc, _parent, segment, by_aws = nodes[node_id]
         start_ns = int(float(doc.get("start_time", 0)) * 1e9)
         end_ns = int(float(doc.get("end_time", doc.get("start_time", 0))) * 1e9)
-        is_segment = doc.get("type") != "subsegment" and node_id not in _nested_ids(documents)
+        is_segment = doc.get("type") != "subsegment" and node_id not in nested
         badge = doc.get("origin") or doc.get("namespace") or ("segment" if is_segment else "subsegment")
+        offset, width = axis.place(start_ns, end_ns)
         rows.append(
             Row(
                 span_id=node_id,
@@ -122,8 +124,8 @@ def xray_rows(
                 name=doc.get("name", ""),
                 group=segment,
                 badge=badge,
-                offset_pct=axis.place(start_ns, end_ns)[0],
-                width_pct=axis.place(start_ns, end_ns)[1],
+                offset_pct=offset,
+                width_pct=width,
                 start_ms=(start_ns - axis.start_ns) / 1e6,
                 duration_ms=(end_ns - start_ns) / 1e6,
                 flags=tuple(f for f in ("error", "fault", "throttle") if doc.get(f)),
