@@ -223,7 +223,9 @@ def test_span_events_read_the_same_from_the_sdk_and_both_jaeger_apis() -> None:
     from tracectl.traces.jaeger_source import from_api_v3, from_legacy
 
     def events(trace) -> dict:
-        return {s.span_id: [(e.name, e.time_ns, sorted(e.attributes)) for e in s.events] for s in trace.spans if s.events}
+        return {
+            s.span_id: [(e.name, e.time_ns, sorted(e.attributes)) for e in s.events] for s in trace.spans if s.events
+        }
 
     sdk = captured_sdk()
     [v3] = from_api_v3(captured("jaeger_v3.json")).values()
