@@ -628,11 +628,29 @@ def test_stack_prints_its_endpoints_serves_and_stops_every_child_on_sigterm(tmp_
         assert sent.status == 200
         children = children_of(process.pid)
         assert len(children) == 3  # jaeger, moto, collector
+        # where `tracectl view --stack` finds it, and the view reading it
+        assert json.loads((tmp_path / "endpoints.json").read_text()) == endpoints
+        view_args = ["view", "--stack", "--stack-dir", str(tmp_path), "--port", "0", "--no-browser"]
+        view = subprocess.Popen(
+            [sys.executable, "-m", "tracectl.cli", *view_args],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert view.stderr is not None
+            url = view.stderr.readline().split()[2]
+            page = http.request("GET", url)
+            assert page.status == 200 and endpoints["aws_endpoint"] in page.data.decode()
+        finally:
+            view.terminate()
+            view.wait(timeout=10)
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
     assert "stack stopped" in stderr
+    assert not (tmp_path / "endpoints.json").exists()
     time.sleep(0.2)
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
 

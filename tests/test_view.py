@@ -85,9 +85,7 @@ def rows(page, side: str) -> dict[str, int]:
 
 
 def a_faulted_request(traces: dict[str, Trace]) -> Trace:
-    return next(
-        t for t in traces.values() if t.roots()[0].attributes.get("origin") == API_STAGE and t.has_error
-    )
+    return next(t for t in traces.values() if t.roots()[0].attributes.get("origin") == API_STAGE and t.has_error)
 
 
 def test_the_list_shows_every_trace_newest_first_and_filters(page, view_url: str, traces, screenshots) -> None:
@@ -130,9 +128,7 @@ def test_differences_are_marked_on_both_sides_and_a_click_shows_a_spans_details(
 ) -> None:
     trace = a_faulted_request(traces)
     page.goto(f"{view_url}traces/{trace.trace_id}")
-    marked = page.eval_on_selector_all(
-        ".side.xray details.row.expected", "rows => rows.map(r => r.dataset.span)"
-    )
+    marked = page.eval_on_selector_all(".side.xray details.row.expected", "rows => rows.map(r => r.dataset.span)")
     # what only X-Ray has (the segments AWS wrote) is an expected difference, marked there
     assert {s.span_id for s in trace.spans if s.aws_created} <= set(marked)
     # the handler's span is named after the service in X-Ray: marked on both sides

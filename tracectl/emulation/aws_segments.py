@@ -41,7 +41,6 @@ API_NAME = "Api"
 API_STAGE = "prod"
 
 
-
 @dataclass(frozen=True)
 class Header:
     root: str

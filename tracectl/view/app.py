@@ -41,7 +41,9 @@ class Links:
         if not self.xray_region:
             return None
         region = self.xray_region
-        return f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#xray:traces/{xray_id(trace_id)}"
+        return (
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#xray:traces/{xray_id(trace_id)}"
+        )
 
 
 def hex_trace_id(text: str) -> str | None:
