@@ -255,3 +255,15 @@ def test_a_delivery_wait_runs_from_the_send_ending_to_the_invocation_starting() 
         ],
     )
     assert delivery_waits(trace) == {"delivered": 100.0}
+
+
+def test_a_trace_of_aws_segments_alone_is_not_checked_through_the_pipeline() -> None:
+    import json
+
+    from tracectl.traces import pipeline_check
+    from tracectl.traces.trace_model import group
+
+    segments = AwsSegments(random.Random(5))
+    lambda_invocation(segments, "sqs_subscriber", Header("1-6b154410-e11d55412afd26cc57e77a36", None, sampled=True))
+    only_aws = group(spans_from_otlp_json(json.loads(as_trace_file_line(segments.documents()))))
+    assert pipeline_check.check(only_aws, jaeger=None, xray_client=None, wait_s=0) == []

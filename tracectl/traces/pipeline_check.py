@@ -104,7 +104,10 @@ def check(
     wait_s: float = 60.0,
     on_complete: Callable[[TraceCheck], None] | None = None,
 ) -> list[TraceCheck]:
-    """One TraceCheck per expected trace, in the order given. Raises SourceError if a backend cannot be read."""
+    """One TraceCheck per expected trace with a span of the SDK's, in the order given (a trace of AWS's
+    segments alone, e.g. the one Lambda starts for an SQS batch, crossed no pipeline). Raises
+    SourceError if a backend cannot be read."""
+    expected = {tid: t for tid, t in expected.items() if _sdk_span_ids(t)}
     results = {tid: TraceCheck(tid, len(_sdk_span_ids(t))) for tid, t in expected.items()}
 
     def delivered(trace_id: str, in_xray: Trace | None, in_jaeger: Trace | None) -> bool:

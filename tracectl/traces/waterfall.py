@@ -16,7 +16,7 @@ def waterfall(trace: Trace, *, title: str | None = None) -> Table:
     by_aws = sum(s.aws_created for s in trace.spans)
     title = title or f"trace {trace.trace_id}"
     if by_aws:
-        title += f" (and {by_aws} segments API Gateway and Lambda wrote for X-Ray: `tracectl view` shows them)"
+        title += f" (+{by_aws} segments AWS wrote: tracectl view)"
         trace = Trace(trace.trace_id, [s for s in trace.spans if not s.aws_created], trace.source)
     table = Table(title=title, title_justify="left", expand=False)
     table.add_column("span")
