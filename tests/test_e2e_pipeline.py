@@ -664,3 +664,19 @@ def test_stack_says_when_its_port_is_taken(tmp_path: Path) -> None:
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
     assert f"cannot bind 127.0.0.1:{port}" in line
+
+
+def test_make_e2e_checks_every_trace_and_exits_0(tmp_path: Path) -> None:
+    """`tracectl demo --stack` as `make e2e` runs it: every trace with an SDK span checked in both backends."""
+    files = ["--out", str(tmp_path / "traces.jsonl"), "--map", str(tmp_path / "map.svg")]
+    completed = subprocess.run(
+        [sys.executable, "-m", "tracectl.cli", "demo", "--stack", "-n", "3", "--uploads", "1", "--seed", "3", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
+    assert "4/4 traces complete and equal in X-Ray and Jaeger; 0 span(s) lost" in completed.stdout
+    written = load_jsonl(tmp_path / "traces.jsonl")
+    assert any(s.aws_created for t in written.values() for s in t.spans)  # AWS's segments, marked as such
