@@ -213,3 +213,28 @@ def test_the_service_maps_are_readable(page, view_url: str, demo_file: Path, tra
     assert_readable(page.evaluate(MEASURE_MAP))
     names = set(page.eval_on_selector_all("g.node text", "texts => texts.map(t => t.textContent)"))
     assert {"API Gateway", "ingest", "SNS ingest", "S3 uploads", "DynamoDB hits"} <= names
+
+
+def test_demo_view_serves_the_run_it_just_made(tmp_path: Path, lambda_emulator: None) -> None:
+    """`tracectl demo --view`: the run, then the view of its trace file, until Ctrl-C."""
+    import signal
+
+    out = tmp_path / "traces.jsonl"
+    files = ["--out", str(out), "--map", str(tmp_path / "map.svg")]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracectl.cli", "demo", "-n", "1", "--uploads", "0", "--view", *files],
+        cwd=ROOT,
+        env={**os.environ, "BROWSER": "true"},  # the `true` command: no browser opens during the test
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = next(line for line in process.stderr if line.startswith("tracectl view: "))
+        listed = urllib3.request("GET", line.split()[2], retries=False).data.decode()
+        assert all(trace_id in listed for trace_id in load_jsonl(out))
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert process.returncode == 0

@@ -267,3 +267,20 @@ def test_a_trace_of_aws_segments_alone_is_not_checked_through_the_pipeline() -> 
     lambda_invocation(segments, "sqs_subscriber", Header("1-6b154410-e11d55412afd26cc57e77a36", None, sampled=True))
     only_aws = group(spans_from_otlp_json(json.loads(as_trace_file_line(segments.documents()))))
     assert pipeline_check.check(only_aws, jaeger=None, xray_client=None, wait_s=0) == []
+
+
+def test_a_waterfall_of_aws_segments_alone_draws_them() -> None:
+    import json
+
+    from rich.console import Console
+
+    from tracectl.traces.trace_model import group
+    from tracectl.traces.waterfall import waterfall
+
+    segments = AwsSegments(random.Random(6))
+    lambda_invocation(segments, "stream", Header("1-6b154410-e11d55412afd26cc57e77a37", None, sampled=True))
+    [trace] = group(spans_from_otlp_json(json.loads(as_trace_file_line(segments.documents())))).values()
+    console = Console(record=True, width=200)
+    console.print(waterfall(trace))
+    text = console.export_text()
+    assert "Invocation" in text and "Overhead" in text and "segments AWS wrote" not in text

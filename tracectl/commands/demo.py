@@ -182,8 +182,9 @@ def _report(
     edges = service_map.edges(traces)
     service_map.draw(edges, map_file)
     _summary(requests_, uploads, traces, stats, dead, seconds)
-    ok = next((t for t in traces.values() if not t.has_error), None)
-    faulted = next((t for t in traces.values() if t.has_error), None)
+    emitted = [t for t in traces.values() if not all(s.aws_created for s in t.spans)]  # not Lambda's alone
+    ok = next((t for t in emitted if not t.has_error), None)
+    faulted = next((t for t in emitted if t.has_error), None)
     if ok:
         console.print(waterfall(ok, title=f"a request: trace {ok.trace_id}"))
     if faulted:

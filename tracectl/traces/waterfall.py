@@ -15,7 +15,7 @@ def waterfall(trace: Trace, *, title: str | None = None) -> Table:
     in the title, not drawn: in a terminal they would double every invocation's line."""
     by_aws = sum(s.aws_created for s in trace.spans)
     title = title or f"trace {trace.trace_id}"
-    if by_aws:
+    if 0 < by_aws < len(trace.spans):  # a trace of AWS's segments alone is drawn as it is
         title += f" (+{by_aws} segments AWS wrote: tracectl view)"
         trace = Trace(trace.trace_id, [s for s in trace.spans if not s.aws_created], trace.source)
     table = Table(title=title, title_justify="left", expand=False)
