@@ -54,6 +54,9 @@ class Sides:
     jaeger: Trace | None
     xray_says: str
     jaeger_says: str
+    xray_read: bool = True
+    jaeger_read: bool = True
+    """False where that backend is not a source at all (so its absence says nothing)."""
     xray: Trace | None = field(init=False)
     """The X-Ray side read as spans (what `tracectl compare` compares)."""
 
