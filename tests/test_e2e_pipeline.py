@@ -30,6 +30,7 @@ from functions.tracing import to_xray_id
 from infra.config import EXPORTERS
 from tests.conftest import ROOT, require_tools
 from tests.test_view import depths, rows
+from tests.trace_documents import flattened
 from tracectl import tools
 from tracectl.cli import main
 from tracectl.emulation import span_record
@@ -85,20 +86,6 @@ def xray_client(endpoints: Endpoints):
 def segment_documents(endpoints: Endpoints, trace_id: str) -> list[dict]:
     traces = xray_client(endpoints).batch_get_traces(TraceIds=[to_xray_id(trace_id)])["Traces"]
     return [json.loads(s["Document"]) for t in traces for s in t["Segments"]]
-
-
-def flattened(documents: list[dict]) -> dict[str, dict]:
-    """Every segment and subsegment by id."""
-    found: dict[str, dict] = {}
-
-    def walk(doc: dict) -> None:
-        found[doc["id"]] = doc
-        for sub in doc.get("subsegments", []):
-            walk(sub)
-
-    for doc in documents:
-        walk(doc)
-    return found
 
 
 # --- the shipped configs load in the real collector -------------------------------------------

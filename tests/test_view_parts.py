@@ -18,7 +18,7 @@ import yaml
 from click.testing import CliRunner
 
 from tests.conftest import ROOT
-from tests.trace_documents import captured, captured_sdk
+from tests.trace_documents import captured, captured_sdk, flattened
 from tracectl.cli import main
 from tracectl.emulation.aws_segments import AwsSegments, Header, as_trace_file_line
 from tracectl.emulation.pollers import Pollers
@@ -26,19 +26,6 @@ from tracectl.traces import xray_conversion, xray_source
 from tracectl.traces.trace_model import spans_from_otlp_json
 
 INDEXED = yaml.safe_load((ROOT / "collector" / "both.yaml").read_text())["exporters"]["awsxray"]["indexed_attributes"]
-
-
-def flattened(documents: list[dict]) -> dict[str, dict]:
-    found: dict[str, dict] = {}
-
-    def walk(doc: dict) -> None:
-        found[doc["id"]] = doc
-        for sub in doc.get("subsegments", []):
-            walk(sub)
-
-    for doc in documents:
-        walk(doc)
-    return found
 
 
 def test_the_conversion_writes_what_the_real_exporter_wrote_for_the_captured_trace() -> None:

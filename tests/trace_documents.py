@@ -37,3 +37,15 @@ def shape(trace) -> set:
     return {(s.span_id, s.parent_id, s.name, s.kind, s.service, s.error, s.start_ns // 1000) for s in trace.spans}
 
 
+def flattened(documents: list[dict]) -> dict[str, dict]:
+    """Every segment and subsegment of X-Ray segment documents, by id."""
+    found: dict[str, dict] = {}
+
+    def walk(doc: dict) -> None:
+        found[doc["id"]] = doc
+        for sub in doc.get("subsegments", []):
+            walk(sub)
+
+    for doc in documents:
+        walk(doc)
+    return found

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from tracectl.emulation.lambda_trace_header import fields_of
 from tracectl.emulator_identity import ACCOUNT, REGION
 from tracectl.traces.trace_model import SEGMENT_ATTRIBUTE, WRITTEN_BY_AWS, WRITTEN_BY_KEY
 
@@ -49,7 +50,7 @@ class Header:
 
     @classmethod
     def parse(cls, header: str) -> Header:
-        fields = dict(part.strip().split("=", 1) for part in header.split(";") if "=" in part)
+        fields = fields_of(header)
         return cls(fields["Root"], fields.get("Parent"), fields.get("Sampled") == "1")
 
     def __str__(self) -> str:

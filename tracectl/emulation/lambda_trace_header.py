@@ -28,6 +28,11 @@ from typing import Any
 from tracectl.emulation.header_relay import TraceHeaderRelay, valid_header
 
 
+def fields_of(header: str) -> dict[str, str]:
+    """`Root=…;Parent=…;Sampled=…` as {"Root": …, "Parent": …, "Sampled": …}."""
+    return dict(part.strip().split("=", 1) for part in header.split(";") if "=" in part)
+
+
 def new_trace_header(rng: random.Random, *, sampled: bool) -> str:
     """A header for a trace an AWS service starts: X-Ray's id format (time first), a fresh parent id."""
     root = f"1-{int(time.time()):08x}-{rng.getrandbits(96):024x}"
@@ -61,7 +66,7 @@ def runtime_header(upstream: str | None, *, active: bool, rng: random.Random) ->
     `active`: the function's tracing mode is Active (X-Ray modes) rather than PassThrough.
     """
     if upstream is not None:
-        fields = dict(part.strip().split("=", 1) for part in upstream.split(";") if "=" in part)
+        fields = fields_of(upstream)
         if active and fields.get("Sampled") not in ("0", "1"):
             fields["Sampled"] = "1"  # the decision is Lambda's to make when the caller left it open
         if "Parent" in fields:
