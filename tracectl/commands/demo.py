@@ -91,7 +91,7 @@ def listening(url: str) -> bool:
     type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_MAP,
     show_default=True,
-    help="Service map picture (.svg or .png).",
+    help="Service map picture (SVG, laid out by Graphviz).",
 )
 @click.option(
     "--fault-rate",
@@ -138,6 +138,8 @@ def demo(
     """
     if stack and destination != "local":
         fail("--stack already sends to Jaeger (and X-Ray): leave out --to")
+    if map_file.suffix.lower() != ".svg":
+        fail(f"--map {map_file}: the service map is drawn as SVG; name the file .svg")
     if destination == "jaeger" and not listening(jaeger_otlp):
         fail(f"nothing listens at {jaeger_otlp} (Jaeger's OTLP endpoint); start it with: docker compose up -d")
     started = time.monotonic()
