@@ -667,3 +667,48 @@ def test_make_e2e_checks_every_trace_and_exits_0(tmp_path: Path) -> None:
     assert "4/4 traces complete and equal in X-Ray and Jaeger; 0 span(s) lost" in completed.stdout
     written = load_jsonl(tmp_path / "traces.jsonl")
     assert any(s.aws_created for t in written.values() for s in t.spans)  # AWS's segments, marked as such
+
+
+def test_after_make_stack_the_demo_sends_into_it_and_the_view_shows_both_backends(tmp_path: Path) -> None:
+    """`make stack` in one terminal, `make e2e` in another, then `tracectl view --stack`: the stack keeps running."""
+    import signal
+
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "tracectl.cli", "stack", "--exporter", "both", "--work-dir", str(tmp_path / "stack")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert stack.stdout is not None
+        endpoints = json.loads(stack.stdout.readline())
+        files = ["--out", str(tmp_path / "traces.jsonl"), "--map", str(tmp_path / "map.svg")]
+        demo = subprocess.run(
+            [sys.executable, "-m", "tracectl.cli", "demo", "--stack", "-n", "2", "--uploads", "0", *files],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-2000:]
+        assert "sending to the pipeline `tracectl stack` runs in" in demo.stdout
+        assert "2/2 traces complete and equal in X-Ray and Jaeger" in demo.stdout
+        assert stack.poll() is None and (tmp_path / "stack" / "endpoints.json").exists()  # still running
+        requests = [t for t, trace in load_jsonl(tmp_path / "traces.jsonl").items() if trace.roots()[0].aws_created]
+        held = xray_source.fetch(xray_source.xray_client(emulator=endpoints["aws_endpoint"]), requests)
+        assert set(held) == set(requests) and all(len(t.roots()) == 1 for t in held.values())
+        view_args = ["view", "--stack", "--stack-dir", str(tmp_path / "stack"), "--port", "0", "--no-browser"]
+        view = subprocess.Popen(
+            [sys.executable, "-m", "tracectl.cli", *view_args], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert view.stderr is not None
+            listed = urllib3.request("GET", view.stderr.readline().split()[2], retries=False).data.decode()
+            assert all(f'data-trace="{t}"' in listed for t in requests) and ">both<" in listed
+        finally:
+            view.terminate()
+            view.wait(timeout=10)
+    finally:
+        stack.send_signal(signal.SIGTERM)
+        stack.communicate(timeout=60)

@@ -273,7 +273,7 @@ def _run_through_stack(
     from tracectl.emulation import span_record
     from tracectl.emulation.execution_environment import EmulatorError
     from tracectl.emulation.local_run import LocalRun
-    from tracectl.pipeline.local_pipeline import LocalPipeline, PipelineError
+    from tracectl.pipeline.local_pipeline import LocalPipeline, PipelineError, running_pipeline
     from tracectl.traces import pipeline_check
     from tracectl.traces.jaeger_source import JaegerSource
     from tracectl.traces.trace_model import SourceError, load_jsonl
@@ -281,14 +281,20 @@ def _run_through_stack(
 
     record = out.parent / "sdk-spans"
     span_record.clear(record)
+    work_dir = out.parent / "stack"
+    endpoints = running_pipeline(work_dir)  # `make stack` in another terminal: send into it, and leave it running
+    if endpoints is not None and endpoints.exporter != "both":
+        fail(f"`tracectl stack --exporter {endpoints.exporter}` runs in {work_dir}: demo --stack checks both backends")
     with ExitStack() as running:
-        try:
-            pipeline = running.enter_context(LocalPipeline("both", work_dir=out.parent / "stack"))
-        except PipelineError as error:
-            fail(str(error))
-        endpoints = pipeline.endpoints
-        assert endpoints is not None
-        console.print(f"real pipeline up: {endpoints.to_json()}", highlight=False, soft_wrap=True)
+        if endpoints is None:
+            try:
+                endpoints = running.enter_context(LocalPipeline("both", work_dir=work_dir)).endpoints
+            except PipelineError as error:
+                fail(str(error))
+            assert endpoints is not None
+            console.print(f"real pipeline up: {endpoints.to_json()}", highlight=False, soft_wrap=True)
+        else:
+            console.print(f"sending to the pipeline `tracectl stack` runs in {work_dir}", highlight=False)
         try:
             with LocalRun(
                 otlp_endpoint=endpoints.otlp_http,

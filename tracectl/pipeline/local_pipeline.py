@@ -67,6 +67,22 @@ class Endpoints:
         return json.dumps(asdict(self))
 
 
+def running_pipeline(work_dir: Path) -> Endpoints | None:
+    """The endpoints of a pipeline that runs in `work_dir` (`tracectl stack`) and answers; None if none does
+    (a file left by a pipeline that was killed is ignored)."""
+    try:
+        endpoints = Endpoints(**json.loads((work_dir / ENDPOINTS_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=2.0))
+    try:
+        answers = http.request("GET", f"{endpoints.jaeger_query}/api/services").status == 200
+        answers = answers and http.request("POST", f"{endpoints.otlp_http}/v1/traces", body=b"").status < 500
+    except urllib3.exceptions.HTTPError:
+        return None
+    return endpoints if answers else None
+
+
 def claim_port(port: int) -> int:
     """`port` if it can be bound on 127.0.0.1 (a free one for 0); PipelineError saying why if not."""
     if port == 0:
