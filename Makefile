@@ -49,8 +49,9 @@ view: setup
 e2e: setup tools
 	$(VENV)/bin/tracectl demo --stack
 
+# Both backends unless EXPORTER is given: then `make e2e` (and `tracectl view --stack`) can use it.
 stack: setup tools
-	$(VENV)/bin/tracectl stack --exporter $(EXPORTER)
+	$(VENV)/bin/tracectl stack --exporter $(if $(filter command line environment,$(origin EXPORTER)),$(EXPORTER),both)
 
 synth: setup
 	npx cdk synth -c exporter=$(EXPORTER) $(if $(JAEGER_ENDPOINT),-c jaegerEndpoint=$(JAEGER_ENDPOINT))
