@@ -208,6 +208,7 @@ def assert_readable(geometry: dict) -> None:
 def test_the_service_maps_are_readable(page, view_url: str, demo_file: Path, traces, screenshots) -> None:
     page.goto(f"{view_url}map.svg")
     assert_readable(page.evaluate(MEASURE_MAP))
+    assert "from the spans (a trace file was never sent to X-Ray)" in page.content()  # whose map, and why
     page.screenshot(path=str(screenshots / "view-map.png"))
     page.goto((demo_file.parent / "map.svg").as_uri())  # the picture `tracectl demo` writes
     assert_readable(page.evaluate(MEASURE_MAP))

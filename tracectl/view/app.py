@@ -69,8 +69,7 @@ def create_app(catalog: Catalog, links: Links) -> Flask:
             edges, resources = service_map.from_xray_graph(graph)
             dot = service_map.dot_source(edges, title=f"X-Ray's service graph of {of}", resources=resources)
         else:
-            why = "X-Ray on the emulator keeps no service graph" if catalog.local else "no X-Ray service graph"
-            title = f"Service map of {of}, from the spans ({why})"
+            title = f"Service map of {of}, from the spans ({catalog.without_xray_graph})"
             dot = service_map.dot_source(service_map.edges(traces), title=title)
         try:
             maps[key] = service_map.render_svg(dot)

@@ -74,6 +74,8 @@ class Catalog(Protocol):
     description: str
     local: bool
     """Runs on this machine: delivery waits are the local run's, not AWS's."""
+    without_xray_graph: str
+    """Why the service map is drawn from the spans when `xray_graph` has nothing."""
 
     def listing(self) -> list[Listed]: ...
 
@@ -127,6 +129,7 @@ class TraceFileCatalog:
     """A trace file, read again whenever it changes."""
 
     local = True
+    without_xray_graph = "a trace file was never sent to X-Ray"
 
     def __init__(self, path: Path, indexed_attributes: Iterable[str]) -> None:
         self.path = path
@@ -186,6 +189,12 @@ class BackendCatalog:
         self.description = description
         self.local = local
         self._xray, self._jaeger = xray_client, jaeger
+        if xray_client is None:
+            self.without_xray_graph = "X-Ray not read"
+        elif local:
+            self.without_xray_graph = "X-Ray on the emulator keeps no service graph"
+        else:
+            self.without_xray_graph = "X-Ray answered no service graph"
         self._minutes, self._fresh_s = minutes, fresh_s
         self._lock = threading.Lock()
         self._read_at = -float("inf")
