@@ -29,7 +29,7 @@ from click.testing import CliRunner
 from functions.tracing import to_xray_id
 from infra.config import EXPORTERS
 from tests.conftest import ROOT, require_tools
-from tests.test_view import depths, rows
+from tests.test_view import depths, rows, tracectl_view
 from tests.trace_documents import flattened
 from tracectl import tools
 from tracectl.cli import main
@@ -617,21 +617,9 @@ def test_stack_prints_its_endpoints_serves_and_stops_every_child_on_sigterm(tmp_
         assert len(children) == 3  # jaeger, moto, collector
         # where `tracectl view --stack` finds it, and the view reading it
         assert json.loads((tmp_path / "endpoints.json").read_text()) == endpoints
-        view_args = ["view", "--stack", "--stack-dir", str(tmp_path), "--port", "0", "--no-browser"]
-        view = subprocess.Popen(
-            [sys.executable, "-m", "tracectl.cli", *view_args],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert view.stderr is not None
-            url = view.stderr.readline().split()[2]
+        with tracectl_view("--stack", "--stack-dir", str(tmp_path)) as url:
             page = http.request("GET", url)
             assert page.status == 200 and endpoints["aws_endpoint"] in page.data.decode()
-        finally:
-            view.terminate()
-            view.wait(timeout=10)
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
@@ -698,17 +686,9 @@ def test_after_make_stack_the_demo_sends_into_it_and_the_view_shows_both_backend
         requests = [t for t, trace in load_jsonl(tmp_path / "traces.jsonl").items() if trace.roots()[0].aws_created]
         held = xray_source.fetch(xray_source.xray_client(emulator=endpoints["aws_endpoint"]), requests)
         assert set(held) == set(requests) and all(len(t.roots()) == 1 for t in held.values())
-        view_args = ["view", "--stack", "--stack-dir", str(tmp_path / "stack"), "--port", "0", "--no-browser"]
-        view = subprocess.Popen(
-            [sys.executable, "-m", "tracectl.cli", *view_args], cwd=ROOT, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            assert view.stderr is not None
-            listed = urllib3.request("GET", view.stderr.readline().split()[2], retries=False).data.decode()
+        with tracectl_view("--stack", "--stack-dir", str(tmp_path / "stack")) as url:
+            listed = urllib3.request("GET", url, retries=False).data.decode()
             assert all(f'data-trace="{t}"' in listed for t in requests) and ">both<" in listed
-        finally:
-            view.terminate()
-            view.wait(timeout=10)
     finally:
         stack.send_signal(signal.SIGTERM)
         stack.communicate(timeout=60)

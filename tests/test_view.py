@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,11 @@ def traces(demo_file: Path) -> dict[str, Trace]:
     return load_jsonl(demo_file)
 
 
-@pytest.fixture(scope="module")
-def view_url(demo_file: Path) -> Iterator[str]:
-    """`tracectl view` as a user starts it, on a free port, without a browser of its own."""
+@contextmanager
+def tracectl_view(*source: str) -> Iterator[str]:
+    """`tracectl view SOURCE…` as a user starts it, on a free port, without a browser of its own: its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tracectl.cli", "view", "--trace-file", str(demo_file), "--port", "0", "--no-browser"],
+        [sys.executable, "-m", "tracectl.cli", "view", *source, "--port", "0", "--no-browser"],
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,
@@ -54,6 +55,12 @@ def view_url(demo_file: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def view_url(demo_file: Path) -> Iterator[str]:
+    with tracectl_view("--trace-file", str(demo_file)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
